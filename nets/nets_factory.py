@@ -1,0 +1,134 @@
+"""Model registry over ``tf_slim.nets``: TF-Slim model names, official scopes.
+
+``get_network_fn(name, num_classes, ...)`` returns ``fn(images) -> (logits,
+end_points)`` built inside the net's own arg_scope, exactly as TF-Slim's
+factory does, with ``fn.default_image_size`` set. Variable names are those of
+the official TF-Slim checkpoints (``InceptionV3/Mixed_7c/...``), so the
+published ImageNet checkpoints restore unchanged.
+"""
+import dataclasses
+import functools
+import inspect
+from typing import Callable, Optional
+
+from tf_compat import slim, tf
+from tf_slim.nets import alexnet
+from tf_slim.nets import inception
+from tf_slim.nets import resnet_v1
+from tf_slim.nets import resnet_v2
+from tf_slim.nets import vgg
+
+
+@dataclasses.dataclass(frozen=True)
+class NetSpec:
+  """What the rest of the pipeline needs to know about one network."""
+  fn: Callable
+  arg_scope: Callable
+  default_image_size: int
+  scope: str                      # top variable scope, e.g. 'InceptionV3'
+  logits_scopes: tuple            # what to exclude when fine-tuning to new classes
+  preprocessing: str              # default --preprocessing_name
+  supports_depth_multiplier: bool = False
+  has_aux_logits: bool = False
+  # Official ImageNet checkpoints of these nets carry a background class.
+  imagenet_num_classes: int = 1001
+
+
+NETWORKS = {
+    "alexnet_v2": NetSpec(alexnet.alexnet_v2, alexnet.alexnet_v2_arg_scope, 224,
+                          "alexnet_v2", ("alexnet_v2/fc8",), "vgg",
+                          imagenet_num_classes=1000),
+    "vgg_16": NetSpec(vgg.vgg_16, vgg.vgg_arg_scope, 224, "vgg_16",
+                      ("vgg_16/fc8",), "vgg", imagenet_num_classes=1000),
+    "vgg_19": NetSpec(vgg.vgg_19, vgg.vgg_arg_scope, 224, "vgg_19",
+                      ("vgg_19/fc8",), "vgg", imagenet_num_classes=1000),
+    "inception_v1": NetSpec(inception.inception_v1, inception.inception_v1_arg_scope,
+                            224, "InceptionV1", ("InceptionV1/Logits",), "inception",
+                            supports_depth_multiplier=False),
+    "inception_v2": NetSpec(inception.inception_v2, inception.inception_v2_arg_scope,
+                            224, "InceptionV2", ("InceptionV2/Logits",), "inception",
+                            supports_depth_multiplier=True),
+    "inception_v3": NetSpec(inception.inception_v3, inception.inception_v3_arg_scope,
+                            299, "InceptionV3",
+                            ("InceptionV3/Logits", "InceptionV3/AuxLogits"), "inception",
+                            supports_depth_multiplier=True, has_aux_logits=True),
+    "resnet_v1_50": NetSpec(resnet_v1.resnet_v1_50, resnet_v1.resnet_arg_scope, 224,
+                            "resnet_v1_50", ("resnet_v1_50/logits",), "vgg",
+                            imagenet_num_classes=1000),
+    "resnet_v1_101": NetSpec(resnet_v1.resnet_v1_101, resnet_v1.resnet_arg_scope, 224,
+                             "resnet_v1_101", ("resnet_v1_101/logits",), "vgg",
+                             imagenet_num_classes=1000),
+    "resnet_v1_152": NetSpec(resnet_v1.resnet_v1_152, resnet_v1.resnet_arg_scope, 224,
+                             "resnet_v1_152", ("resnet_v1_152/logits",), "vgg",
+                             imagenet_num_classes=1000),
+    "resnet_v2_50": NetSpec(resnet_v2.resnet_v2_50, resnet_v2.resnet_arg_scope, 299,
+                            "resnet_v2_50", ("resnet_v2_50/logits",), "inception"),
+    "resnet_v2_101": NetSpec(resnet_v2.resnet_v2_101, resnet_v2.resnet_arg_scope, 299,
+                             "resnet_v2_101", ("resnet_v2_101/logits",), "inception"),
+    "resnet_v2_152": NetSpec(resnet_v2.resnet_v2_152, resnet_v2.resnet_arg_scope, 299,
+                             "resnet_v2_152", ("resnet_v2_152/logits",), "inception"),
+}
+
+
+def names():
+  return sorted(NETWORKS)
+
+
+def get_spec(name: str) -> NetSpec:
+  if name not in NETWORKS:
+    raise ValueError("Unknown --model_name %r; choose one of: %s"
+                     % (name, ", ".join(names())))
+  return NETWORKS[name]
+
+
+def get_network_fn(name: str, num_classes: int, weight_decay: float = 0.0,
+                   is_training: bool = False,
+                   depth_multiplier: Optional[float] = None,
+                   dropout_keep_prob: Optional[float] = None,
+                   batch_norm_decay: Optional[float] = None):
+  """Returns ``network_fn(images, **kwargs) -> (logits, end_points)``.
+
+  Args:
+    name: a TF-Slim model name, see ``names()``.
+    num_classes: logits width. 0 or None gives the pre-logits features.
+    weight_decay: L2 regulariser on weights, added to REGULARIZATION_LOSSES.
+    is_training: batch norm in training mode and dropout on.
+    depth_multiplier: thins every conv layer (Inception v2/v3 only); 1.0 is the
+      official size; tests and demos use small values.
+    dropout_keep_prob: overrides the net's default.
+    batch_norm_decay: overrides the arg_scope's moving-average decay.
+  """
+  spec = get_spec(name)
+  scope_kwargs = {"weight_decay": weight_decay}
+  if batch_norm_decay is not None:
+    if "batch_norm_decay" not in inspect.signature(spec.arg_scope).parameters:
+      raise ValueError("%s has no batch norm decay to set" % name)
+    scope_kwargs["batch_norm_decay"] = batch_norm_decay
+  net_kwargs = {}
+  if depth_multiplier is not None and depth_multiplier != 1.0:
+    if not spec.supports_depth_multiplier:
+      raise ValueError("--depth_multiplier is supported by inception_v2 and "
+                       "inception_v3 only, not %s" % name)
+    net_kwargs["depth_multiplier"] = depth_multiplier
+  if dropout_keep_prob is not None and not name.startswith("resnet"):
+    net_kwargs["dropout_keep_prob"] = dropout_keep_prob
+
+  @functools.wraps(spec.fn)
+  def network_fn(images, **kwargs):
+    arg_scope = spec.arg_scope(**scope_kwargs)
+    with slim.arg_scope(arg_scope):
+      call_kwargs = dict(net_kwargs)
+      call_kwargs.update(kwargs)
+      if name.startswith("resnet_v"):
+        logits, end_points = spec.fn(images, num_classes=num_classes or None,
+                                     is_training=is_training, **call_kwargs)
+        if num_classes:
+          # resnet returns [N, 1, 1, C] unless spatial_squeeze; normalise.
+          logits = tf.reshape(logits, [-1, num_classes])
+        return logits, end_points
+      return spec.fn(images, num_classes=num_classes or 0,
+                     is_training=is_training, **call_kwargs)
+
+  network_fn.default_image_size = spec.default_image_size
+  network_fn.spec = spec
+  return network_fn
