@@ -1,0 +1,132 @@
+"""The tf.data input pipeline shared by training, evaluation and benchmarks.
+
+    records (shards) --interleave(num_readers)--> shuffle --> repeat
+      --> parse + preprocess (num_parallel_calls) --> batch --> prefetch
+
+Training streams forever (or ``num_epochs`` times) in shuffled order, with
+full batches only. Evaluation (``is_training=False``) is one ordered pass that
+yields every example exactly once, the last batch possibly smaller.
+
+With ``balanced_sampling`` each batch draws classes uniformly: one filtered,
+shuffled, repeating stream per class that has examples, mixed by
+``tf.data.Dataset.sample_from_datasets``.
+"""
+from tf_compat import tf
+
+from datasets import tfexample
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+def _image_hw(image_size):
+  if isinstance(image_size, (tuple, list)):
+    height, width = image_size
+  else:
+    height = width = image_size
+  return int(height), int(width)
+
+
+def _label_only(split, labels_offset):
+  spec = {tfexample.LABEL: tf.io.FixedLenFeature([split.label_length], tf.int64)}
+
+  def fn(serialized):
+    return tf.io.parse_single_example(serialized, spec)[tfexample.LABEL][0] - labels_offset
+  return fn
+
+
+def make_dataset(split, preprocess_fn, image_size, batch_size, is_training,
+                 num_readers=4, num_parallel_calls=4, num_epochs=None,
+                 labels_offset=0, seed=None, balanced_sampling=False,
+                 shuffle_buffer_size=None, prefetch_batches=AUTOTUNE,
+                 drop_remainder=None):
+  """Builds the tf.data.Dataset of dict batches.
+
+  Args:
+    split: a ``datasets.dataset_factory.Split``.
+    preprocess_fn: ``fn(image, height, width)`` from preprocessing_factory.
+    image_size: int or (height, width) of the net input.
+    batch_size: examples per batch.
+    is_training: shuffled, repeated, full batches; else one ordered pass.
+    num_readers: shards read in parallel (TF-Slim --num_readers).
+    num_parallel_calls: parallel decode/preprocess (--num_preprocessing_threads).
+    num_epochs: None = repeat forever when training; evaluation default 1.
+    labels_offset: subtracted from multi-class labels (TF-Slim --labels_offset).
+    seed: makes shuffling and augmentation order repeatable; when set, shard
+      interleaving is deterministic too.
+    balanced_sampling: uniform class frequencies (multi-class training only).
+    shuffle_buffer_size: default min(num_samples, max(1000, 10 * batch_size)).
+    prefetch_batches: batches prepared ahead.
+    drop_remainder: default True when training, False for evaluation.
+
+  Returns:
+    Dataset of {"images": [B,H,W,3] float32, "labels": [B] int64 or [B,C]
+    multi-hot int64, "source_id": [B] string, "patient_group": [B] string}.
+  """
+  height, width = _image_hw(image_size)
+  if drop_remainder is None:
+    drop_remainder = bool(is_training)
+  if balanced_sampling and not is_training:
+    raise ValueError("balanced_sampling only applies to training")
+  if balanced_sampling and split.multilabel:
+    raise ValueError("--balanced_sampling needs single-label classes; %s is "
+                     "multi-label: use --class_weights=auto (per-finding "
+                     "positive/negative weights) instead" % split.dataset_name)
+  if shuffle_buffer_size is None:
+    shuffle_buffer_size = max(1, min(split.num_samples or 1000,
+                                     max(1000, 10 * batch_size)))
+  deterministic = (not is_training) or seed is not None
+  label_length = split.label_length
+  bit_depth, channels = split.bit_depth, split.channels
+
+  files = tf.data.Dataset.from_tensor_slices(list(split.files))
+  if is_training:
+    files = files.shuffle(len(split.files), seed=seed,
+                          reshuffle_each_iteration=True).repeat(num_epochs)
+    records = files.interleave(
+        tf.data.TFRecordDataset, cycle_length=max(1, num_readers),
+        block_length=1, num_parallel_calls=max(1, num_readers),
+        deterministic=deterministic)
+  else:
+    records = files.interleave(
+        tf.data.TFRecordDataset, cycle_length=1, block_length=1,
+        num_parallel_calls=1, deterministic=True)
+    if num_epochs:
+      records = records.repeat(num_epochs)
+
+  if is_training and balanced_sampling:
+    label_of = _label_only(split, labels_offset)
+    counts = list(split.class_counts)
+    present = [c for c, n in enumerate(counts) if n > 0]
+    if not present:
+      raise ValueError("class_counts of split %r are all zero; cannot balance"
+                       % split.split_name)
+    per_class = []
+    for index, c in enumerate(present):
+      stream = records.filter(lambda r, c=c: tf.equal(label_of(r), c))
+      buffer = max(1, min(counts[c], shuffle_buffer_size))
+      per_class.append(stream.shuffle(buffer, seed=None if seed is None else seed + index)
+                       .repeat())
+    records = tf.data.Dataset.sample_from_datasets(
+        per_class, weights=[1.0 / len(present)] * len(present), seed=seed,
+        stop_on_empty_dataset=True)
+  elif is_training:
+    records = records.shuffle(shuffle_buffer_size, seed=seed,
+                              reshuffle_each_iteration=True)
+
+  def parse_and_preprocess(serialized):
+    parsed = tfexample.parse(serialized, label_length=label_length,
+                             bit_depth=bit_depth, channels=channels)
+    image = preprocess_fn(parsed["image"], height, width)
+    image.set_shape([height, width, 3])
+    label = parsed["label"]
+    if label_length == 1 and labels_offset:
+      label = label - labels_offset
+    return {"images": image, "labels": label,
+            "source_id": parsed["source_id"],
+            "patient_group": parsed["patient_group"]}
+
+  dataset = records.map(parse_and_preprocess,
+                        num_parallel_calls=max(1, num_parallel_calls),
+                        deterministic=deterministic)
+  dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+  return dataset.prefetch(prefetch_batches)
