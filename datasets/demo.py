@@ -205,10 +205,11 @@ def draw_chest_film(rng, size, num_opacities=0, findings=()):
   image = np.maximum(image, 0.5 * _ellipse(yy, xx, 0.35 * h, 0.5 * w, 0.2 * h,
                                            0.05 * w))
 
-  def in_lung_sample(margin=0.8):
+  def in_lung_sample(margin=0.8, upper=False):
     cy, cx = lungs[int(rng.integers(2))]
     rho = margin * np.sqrt(rng.uniform(0, 1))
-    phi = rng.uniform(0, 2 * np.pi)
+    # The upper zones stay clear of the heart shadow.
+    phi = rng.uniform(np.pi, 2 * np.pi) if upper else rng.uniform(0, 2 * np.pi)
     return cy + rho * lung_ry * np.sin(phi), cx + rho * lung_rx * np.cos(phi)
 
   if "Effusion" in findings:
@@ -222,11 +223,11 @@ def draw_chest_film(rng, size, num_opacities=0, findings=()):
     collapsed = outer * _ellipse(yy, xx, cy, cx, lung_ry, lung_rx)
     image = image * (1 - collapsed) + collapsed * 0.04
   if "Mass" in findings:
-    my, mx = in_lung_sample(0.4)
-    image = np.maximum(image, 0.72 * _disc(yy, xx, my, mx, 0.09 * h))
+    my, mx = in_lung_sample(0.5, upper=True)
+    image = np.maximum(image, 0.75 * _disc(yy, xx, my, mx, 0.09 * h))
   if "Nodule" in findings:
-    ny, nx = in_lung_sample(0.6)
-    image = np.maximum(image, 0.8 * _disc(yy, xx, ny, nx, 0.04 * h))
+    ny, nx = in_lung_sample(0.7, upper=True)
+    image = np.maximum(image, 0.9 * _disc(yy, xx, ny, nx, max(1.5, 0.045 * h)))
   # Small round opacities (ILO-style profusion).
   opacity_r = max(1.2, 0.022 * size)
   centres = []
