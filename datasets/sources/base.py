@@ -1,0 +1,155 @@
+"""What every raw-layout source yields: records of one shape, nothing decoded.
+
+A source scans ``dataset_dir`` and returns a ``Scan``: the usable ``Record``s
+(source id, anonymised patient group, label indices, path, given split), the
+class names, and every input it had to skip with the reason. Patient ids are
+anonymised here (``tfexample.anonymize``), so raw ids never leave a source.
+"""
+import csv
+import dataclasses
+import os
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from datasets import tfexample
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".gif",
+                    ".webp")
+
+
+class SourceError(Exception):
+  """The raw layout is not what --dataset_name expects (one-line message)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+  source_id: str
+  patient_group: str          # tfexample.anonymize(patient id), never the id
+  label: Tuple[int, ...]      # one class index, or the positive findings
+  path: str
+  given_split: Optional[str] = None   # layouts that ship their own splits
+
+
+@dataclasses.dataclass
+class Skipped:
+  input: str                  # a path or CSV row reference (never a patient id)
+  reason: str
+
+  def as_dict(self):
+    return {"input": self.input, "reason": self.reason}
+
+
+@dataclasses.dataclass
+class Scan:
+  records: List[Record]
+  class_names: List[str]
+  skipped: List[Skipped]
+  task: str = "multiclass"            # or "multilabel"
+  graded: bool = False
+  notes: Dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class Options:
+  """Source settings from the command line (plain values)."""
+  labels_file: Optional[str] = None
+  label_tag: Optional[str] = None
+  min_class_count: int = 1
+  class_names: Optional[Sequence[str]] = None   # the known label set, if given
+
+
+class Source:
+  """A raw layout. Subclasses set the class attributes and implement scan()."""
+  name = ""
+  layout = ""                  # dataset_info.source_layout
+  default_channels = 3
+  default_crop_black_borders = None   # threshold, or None
+  given_splits = None          # e.g. {"train": "train", "val": "validation"}
+
+  def scan(self, dataset_dir: str, options: Options) -> Scan:
+    raise NotImplementedError
+
+
+def require_dir(path: str, what: str) -> None:
+  if not os.path.isdir(path):
+    raise SourceError("%s not found: expected %s" % (path, what))
+
+
+def is_image_name(name: str) -> bool:
+  return name.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def numeric_sorted(names: Sequence[str]) -> List[str]:
+  """Numeric names in numeric order ('2' < '10'), otherwise alphabetical."""
+  if names and all(_is_int(n) for n in names):
+    return sorted(names, key=int)
+  return sorted(names)
+
+
+def all_numeric(names: Sequence[str]) -> bool:
+  return bool(names) and all(_is_int(n) for n in names)
+
+
+def _is_int(text: str) -> bool:
+  try:
+    int(text)
+    return True
+  except ValueError:
+    return False
+
+
+def read_csv(path: str, required: Sequence[str], what: str):
+  """Header-indexed rows of a CSV. Missing columns -> one-line SourceError.
+
+  Returns (column index dict, iterator of (line number, row list)).
+  """
+  if not os.path.isfile(path):
+    raise SourceError("%s not found: expected %s" % (path, what))
+  f = open(path, newline="", encoding="utf-8-sig")
+  reader = csv.reader(f)
+  try:
+    header = [h.strip() for h in next(reader)]
+  except StopIteration:
+    f.close()
+    raise SourceError("%s is empty: expected a header with columns %s"
+                      % (path, ", ".join(required))) from None
+  missing = [c for c in required if c not in header]
+  if missing:
+    f.close()
+    raise SourceError("%s lacks column(s) %s: expected columns %s (found %s)"
+                      % (path, ", ".join(missing), ", ".join(required),
+                         ", ".join(header) or "none"))
+  index = {name: header.index(name) for name in required}
+
+  def rows():
+    with f:
+      for line_number, row in enumerate(reader, start=2):
+        if not row or all(not cell.strip() for cell in row):
+          continue
+        yield line_number, row
+  return index, rows()
+
+
+def dedupe(records: List[Record], skipped: List[Skipped]) -> List[Record]:
+  """Keeps the first record of every source id; reports the others."""
+  seen = set()
+  kept = []
+  for record in records:
+    if record.source_id in seen:
+      skipped.append(Skipped(record.path, "duplicate source id %r (first kept)"
+                             % record.source_id))
+      continue
+    seen.add(record.source_id)
+    kept.append(record)
+  return kept
+
+
+def anonymize(patient_id: str) -> str:
+  return tfexample.anonymize(patient_id)
+
+
+def walk_files(root: str):
+  """Sorted (dirpath, filename) pairs under root, hidden folders skipped."""
+  for dirpath, dirnames, filenames in os.walk(root):
+    dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+    for name in sorted(filenames):
+      yield dirpath, name

@@ -1,0 +1,74 @@
+"""Kermany 2018 OCT: ``{train,val,test}/{CNV,DME,DRUSEN,NORMAL}/*.jpeg``.
+
+The given splits are kept (val -> validation). File names are
+``<CLASS>-<patient>-<n>.jpeg``; the patient part is the patient group.
+A single wrapping folder (``OCT2017/``) is looked through.
+"""
+import os
+
+from datasets.sources import base
+
+CLASSES = ("CNV", "DME", "DRUSEN", "NORMAL")
+SPLITS = {"train": "train", "val": "validation", "test": "test"}
+
+
+class KermanyOCT(base.Source):
+  name = "oct"
+  layout = "kermany_oct"
+  default_channels = 1
+  given_splits = SPLITS
+
+  def scan(self, dataset_dir, options):
+    what = "<dataset_dir>/{train,val,test}/{%s}/*.jpeg" % ",".join(CLASSES)
+    base.require_dir(dataset_dir, what)
+    root = dataset_dir
+    if not os.path.isdir(os.path.join(root, "train")):
+      inner = [d for d in os.listdir(root)
+               if os.path.isdir(os.path.join(root, d, "train"))]
+      if len(inner) != 1:
+        raise base.SourceError("%s has no train/ folder: expected %s"
+                               % (dataset_dir, what))
+      root = os.path.join(root, inner[0])
+    known = list(options.class_names or CLASSES)
+    skipped, records, seen_classes = [], [], set()
+    patient_splits = {}
+    for folder, split in SPLITS.items():
+      split_dir = os.path.join(root, folder)
+      if not os.path.isdir(split_dir):
+        continue
+      for class_folder in sorted(os.listdir(split_dir)):
+        class_dir = os.path.join(split_dir, class_folder)
+        if not os.path.isdir(class_dir) or class_folder.startswith("."):
+          continue
+        if class_folder not in known:
+          skipped.append(base.Skipped(class_dir, "class folder %r outside the "
+                                      "known set %s" % (class_folder, ",".join(known))))
+          continue
+        count = 0
+        for dirpath, name in base.walk_files(class_dir):
+          path = os.path.join(dirpath, name)
+          if name.startswith("."):
+            continue
+          if not base.is_image_name(name):
+            skipped.append(base.Skipped(path, "not an image file (extension)"))
+            continue
+          stem = os.path.splitext(name)[0]
+          parts = stem.split("-")
+          patient = parts[1] if len(parts) >= 3 else stem
+          group = base.anonymize(patient)
+          patient_splits.setdefault(group, set()).add(split)
+          records.append(base.Record(stem, group, (known.index(class_folder),),
+                                     path, given_split=split))
+          count += 1
+        if count == 0:
+          skipped.append(base.Skipped(class_dir, "empty class folder"))
+        else:
+          seen_classes.add(class_folder)
+    if not records and not skipped:
+      raise base.SourceError("no images under %s: expected %s" % (root, what))
+    records = base.dedupe(records, skipped)
+    overlap = sum(1 for s in patient_splits.values() if len(s) > 1)
+    return base.Scan(records, known, skipped,
+                     notes={"patient_grouping": "<CLASS>-<patient>-<n> file names",
+                            "given_splits": "train/val/test folders kept",
+                            "patients_in_several_given_splits": overlap})

@@ -1,0 +1,223 @@
+"""Parallel, resumable, streaming TFRecord shard writer.
+
+Worker processes (``num_workers``, spawned, no TensorFlow) read and prepare
+one image each (``imaging.read_and_prepare``) and return encoded bytes; the
+main process builds the tf.Examples and appends them to the current shard.
+Results stream in order through a bounded window, so memory does not grow
+with the dataset.
+
+Every shard is written to ``<shard>.partial`` and renamed when complete, then
+a small ``.conversion/<shard>.json`` records what went into it. An
+interrupted run leaves no partial shard under a final name; re-running with
+the same plan (same inputs and settings, checked by a fingerprint) writes only
+the missing shards.
+"""
+import dataclasses
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import sys
+import time
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from datasets import imaging
+
+STATE_DIR = ".conversion"
+PLAN_FILENAME = "plan.json"
+PARTIAL_SUFFIX = ".partial"
+# Images in flight per worker; bounds memory and keeps the pool busy.
+WINDOW_PER_WORKER = 8
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class Item:
+  source_id: str
+  patient_group: str
+  label: Tuple[int, ...]
+  path: str
+  # What reports show for this input (DICOM: a hash, never the path).
+  reference: str = ""
+
+
+@dataclasses.dataclass
+class Shard:
+  split: str
+  filename: str
+  items: List[Item]
+
+
+def shard_filename(dataset_name: str, split: str, index: int, count: int) -> str:
+  return "%s_%s_%05d-of-%05d.tfrecord" % (dataset_name, split, index, count)
+
+
+def plan_shards(dataset_name: str, split_items: Dict[str, List[Item]],
+                num_shards: int) -> List[Shard]:
+  """Contiguous shards per split; at most one shard per item."""
+  shards = []
+  for split, items in split_items.items():
+    if not items:
+      continue
+    count = max(1, min(num_shards, len(items)))
+    for index in range(count):
+      lo = index * len(items) // count
+      hi = (index + 1) * len(items) // count
+      shards.append(Shard(split, shard_filename(dataset_name, split, index, count),
+                          items[lo:hi]))
+  return shards
+
+
+def fingerprint(shards: Sequence[Shard], settings: dict) -> str:
+  digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode("utf-8"))
+  for shard in shards:
+    digest.update(shard.filename.encode("utf-8"))
+    for item in shard.items:
+      digest.update(("%s|%s|%s|%s\n" % (item.source_id, item.patient_group,
+                                        item.label, item.path)).encode("utf-8"))
+  return digest.hexdigest()
+
+
+def _prepare_one(args):
+  """Worker: path -> ('ok', encoded, h, w, c) or ('error', reason)."""
+  path, preprocessing, image_format = args
+  try:
+    array = imaging.read_and_prepare(path, preprocessing)
+    encoded = imaging.encode(array, image_format)
+  except imaging.ImageReadError as err:
+    reason = str(err)
+    if reason.startswith(path):
+      reason = reason[len(path):].lstrip(": ")
+    return ("error", reason)
+  except Exception as err:  # a bug or an exotic file: report it, keep going
+    return ("error", "%s: %s" % (type(err).__name__, err))
+  return ("ok", encoded, int(array.shape[0]), int(array.shape[1]),
+          int(array.shape[2]))
+
+
+def _results(tasks: List[tuple], num_workers: int):
+  """Ordered results of _prepare_one over tasks, through a bounded window."""
+  if num_workers <= 1:
+    for task in tasks:
+      yield _prepare_one(task)
+    return
+  context = multiprocessing.get_context("spawn")
+  window = num_workers * WINDOW_PER_WORKER
+  with context.Pool(num_workers) as pool:
+    for start in range(0, len(tasks), window * 4):
+      chunk = tasks[start:start + window * 4]
+      for result in pool.imap(_prepare_one, chunk, chunksize=2):
+        yield result
+
+
+@dataclasses.dataclass
+class ShardStats:
+  filename: str
+  split: str
+  examples: int
+  class_counts: List[int]
+  patient_groups: List[str]
+  manifest: List[List[str]]        # source_id, patient_group, split, label text
+  skipped: List[Dict[str, str]]
+
+  @classmethod
+  def load(cls, path):
+    from tf_compat import tf
+    with tf.io.gfile.GFile(path, "r") as f:
+      return cls(**json.load(f))
+
+
+def atomic_json(path: str, data, indent=None) -> None:
+  from tf_compat import tf
+  tmp = path + ".tmp"
+  with tf.io.gfile.GFile(tmp, "w") as f:
+    f.write(json.dumps(data, indent=indent))
+  tf.io.gfile.rename(tmp, path, overwrite=True)
+
+
+def completed_shards(output_dir: str, shards: Sequence[Shard]) -> Dict[str, ShardStats]:
+  from tf_compat import tf
+  done = {}
+  state = os.path.join(output_dir, STATE_DIR)
+  for shard in shards:
+    stats_path = os.path.join(state, shard.filename + ".json")
+    if (tf.io.gfile.exists(stats_path)
+        and tf.io.gfile.exists(os.path.join(output_dir, shard.filename))):
+      done[shard.filename] = ShardStats.load(stats_path)
+  return done
+
+
+def write_shards(shards: Sequence[Shard], output_dir: str, preprocessing: dict,
+                 class_names: Sequence[str], multilabel: bool, num_workers: int,
+                 image_format: str = "png", progress: bool = True,
+                 ) -> Tuple[List[ShardStats], float]:
+  """Writes every shard not already complete; returns (stats of all, seconds).
+
+  The caller has written ``.conversion/plan.json`` (see convert.py).
+  """
+  from tf_compat import tf
+  from datasets import tfexample
+  from tqdm import tqdm
+
+  state = os.path.join(output_dir, STATE_DIR)
+  tf.io.gfile.makedirs(state)
+  for name in tf.io.gfile.listdir(output_dir):  # leftovers of an interrupted run
+    if name.endswith(PARTIAL_SUFFIX):
+      tf.io.gfile.remove(os.path.join(output_dir, name))
+  done = completed_shards(output_dir, shards)
+  todo = [s for s in shards if s.filename not in done]
+  total = sum(len(s.items) for s in shards)
+  initial = total - sum(len(s.items) for s in todo)
+  if done:
+    log.info("resuming: %d of %d shards already complete", len(done), len(shards))
+  tasks = [(item.path, preprocessing, image_format)
+           for shard in todo for item in shard.items]
+  results = _results(tasks, num_workers)
+  bar = tqdm(total=total, initial=initial, unit="img", desc="converting",
+             disable=not progress, file=sys.stderr, dynamic_ncols=True,
+             smoothing=0.1)
+  started = time.time()
+  num_classes = len(class_names)
+  try:
+    for shard in todo:
+      final = os.path.join(output_dir, shard.filename)
+      partial = final + PARTIAL_SUFFIX
+      stats = ShardStats(shard.filename, shard.split, 0, [0] * num_classes, [],
+                         [], [])
+      groups = set()
+      with tf.io.TFRecordWriter(partial) as writer:
+        for item in shard.items:
+          result = next(results)
+          bar.update(1)
+          if result[0] != "ok":
+            stats.skipped.append({"input": item.reference or item.path,
+                                  "reason": result[1]})
+            continue
+          _, encoded, height, width, channels = result
+          if multilabel:
+            label = [1 if i in item.label else 0 for i in range(num_classes)]
+          else:
+            label = item.label[0]
+          example = tfexample.make_example(
+              encoded, image_format, height, width, channels,
+              int(preprocessing["bit_depth"]), label, item.source_id,
+              item.patient_group)
+          writer.write(example.SerializeToString())
+          stats.examples += 1
+          for i in item.label:
+            stats.class_counts[i] += 1
+          groups.add(item.patient_group)
+          stats.manifest.append([item.source_id, item.patient_group, shard.split,
+                                 "|".join(class_names[i] for i in item.label)])
+      stats.patient_groups = sorted(groups)
+      tf.io.gfile.rename(partial, final, overwrite=True)
+      atomic_json(os.path.join(state, shard.filename + ".json"),
+                   dataclasses.asdict(stats))
+      done[shard.filename] = stats
+  finally:
+    bar.close()
+    results.close()
+  elapsed = time.time() - started
+  return [done[s.filename] for s in shards], elapsed
