@@ -10,7 +10,8 @@ Steps, in order:
      reduced DCT scale (``Image.draft``) when the target is much smaller.
   2. DICOM only: modality LUT (rescale slope/intercept), VOI LUT or window
      center/width (header, explicit, or min-max), MONOCHROME1 inverted.
-  3. black-border crop (``crop_black_borders`` = threshold on 0-255 scale).
+  3. black-border crop (``crop_black_borders`` = threshold on 0-255 scale:
+     rows/columns whose mean brightness is below it are frame).
   4. grayscale (ITU-R 601 luma) when asked.
   5. resize: ``pad`` (keep aspect, pad with black to a square), ``stretch``
      (older tutorials), ``keep`` (originals).
@@ -45,6 +46,8 @@ RESIZE_MODES = ("pad", "stretch", "keep")
 # stay >= this multiple of the target size; the final antialiased resize does
 # the rest (PSNR vs full decode + resize is measured in the tests).
 DRAFT_OVERSAMPLING = 1
+# Black-border profiles are measured at this resolution (long side, pixels).
+BORDER_REFERENCE = 256
 DICOM_EXTENSIONS = (".dcm", ".dicom", ".dic")
 _INTERPOLATION = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR,
                   "lanczos": Image.LANCZOS, "nearest": Image.NEAREST,
@@ -116,32 +119,77 @@ def read_and_prepare(path: str, preprocessing: dict) -> np.ndarray:
   return prepare_array(image, p)
 
 
+def _edges(profile: np.ndarray, threshold: float):
+  """Sub-pixel (start, end) where ``profile`` crosses ``threshold``, or None.
+
+  Interpolating between pixel centres makes the crop box nearly independent of
+  the decode scale, so a DCT-scaled decode crops the same region as a full one.
+  """
+  above = np.flatnonzero(profile > threshold)
+  if above.size == 0:
+    return None
+  i0, i1 = int(above[0]), int(above[-1])
+  p = profile.astype(np.float64)
+  start = 0.0
+  if i0 > 0:
+    start = i0 - 0.5 + (threshold - p[i0 - 1]) / (p[i0] - p[i0 - 1])
+  end = float(len(p))
+  if i1 < len(p) - 1:
+    end = i1 + 0.5 + (p[i1] - threshold) / (p[i1] - p[i1 + 1])
+  return max(0.0, start), min(float(len(p)), end)
+
+
+def border_box(img: Image.Image, threshold: float):
+  """(x0, y0, x1, y1) float box without the dark frame, or None if all dark.
+
+  Rows/columns whose mean brightness (brightest channel) is <= threshold are
+  frame. The profiles are measured on a copy area-reduced to BORDER_REFERENCE
+  pixels and the crossing is interpolated between pixel centres, so a JPEG
+  decoded at reduced DCT scale gets the same box as a full decode.
+  """
+  w, h = img.size
+  factor = min(1.0, BORDER_REFERENCE / float(max(w, h)))
+  rw, rh = max(1, int(round(w * factor))), max(1, int(round(h * factor)))
+  small = img.resize((rw, rh), Image.BOX) if (rw, rh) != (w, h) else img
+  ref = np.asarray(small, dtype=np.float64)
+  if ref.ndim == 3:
+    ref = ref.max(axis=2)
+  cols = _edges(ref.mean(axis=0), threshold)
+  rows = _edges(ref.mean(axis=1), threshold)
+  if cols is None or rows is None:
+    return None
+  sx, sy = w / float(rw), h / float(rh)
+  return (cols[0] * sx, rows[0] * sy, cols[1] * sx, rows[1] * sy)
+
+
 def _prepare_uint8(img: Image.Image, p: dict) -> np.ndarray:
   """Fast path for 8-bit sources stored as 8-bit: PIL ops on uint8.
 
   Same steps as prepare_array (crop, grayscale, resize, Ben Graham, channels);
-  results differ from the float path only by integer rounding.
+  the crop box is sub-pixel and applied by the resize itself.
   """
+  box = None
   if p["crop_black_borders"]:
-    threshold = int(p["crop_black_borders"])
-    box = img.point(lambda v: 255 if v > threshold else 0).getbbox()
-    if box:
-      img = img.crop(box)
+    box = border_box(img, float(p["crop_black_borders"]))
   if (p["grayscale"] or int(p["channels"]) == 1) and img.mode != "L":
     img = img.convert("L")
+  if box is None:
+    box = (0.0, 0.0, float(img.size[0]), float(img.size[1]))
   size = p["image_size"]
   if size and p["resize"] != "keep":
     size = int(size)
     resample = _INTERPOLATION[p["interpolation"]]
     if p["resize"] == "stretch":
-      img = img.resize((size, size), resample)
+      img = img.resize((size, size), resample, box=box)
     else:
-      w, h = img.size
+      w, h = box[2] - box[0], box[3] - box[1]
       scale = size / float(max(h, w))
       nw, nh = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
-      resized = img.resize((nw, nh), resample)
+      resized = img.resize((nw, nh), resample, box=box)
       img = Image.new(img.mode, (size, size))
       img.paste(resized, ((size - nw) // 2, (size - nh) // 2))
+  elif p["crop_black_borders"]:
+    img = img.crop(tuple(int(round(v)) for v in box))
   if p["ben_graham"]:
     return prepare_array(pil_to_float(img), dict(p, crop_black_borders=None,
                                                    image_size=None))
@@ -263,14 +311,19 @@ def _window(values: np.ndarray, center: float, width: float) -> np.ndarray:
 
 # --------------------------------------------------------------- operations
 def crop_black_borders(image: np.ndarray, threshold: float) -> np.ndarray:
-  """Crops rows/columns whose pixels are all <= threshold (image in [0,1])."""
-  gray = image.max(axis=2)
-  mask = gray > threshold
-  rows = np.flatnonzero(mask.any(axis=1))
-  cols = np.flatnonzero(mask.any(axis=0))
-  if rows.size == 0 or cols.size == 0:
-    return image  # all black: nothing sensible to crop to
-  return image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+  """Crops rows/columns whose mean brightness is <= threshold (image in [0,1]).
+
+  Same rule as border_box (the 8-bit path), on the full-resolution float image,
+  rounded to whole pixels.
+  """
+  gray = image.max(axis=2).astype(np.float64)
+  cols = _edges(gray.mean(axis=0), threshold)
+  rows = _edges(gray.mean(axis=1), threshold)
+  if cols is None or rows is None:
+    return image  # all dark: nothing sensible to crop to
+  y0, y1 = int(round(rows[0])), max(int(round(rows[1])), int(round(rows[0])) + 1)
+  x0, x1 = int(round(cols[0])), max(int(round(cols[1])), int(round(cols[0])) + 1)
+  return image[y0:y1, x0:x1]
 
 
 def to_grayscale(image: np.ndarray) -> np.ndarray:
