@@ -1,0 +1,235 @@
+"""Conversion of every raw layout on generated data: records round-trip through
+dataset_factory.get_split, labels and patient groups are right, and metadata
+(dataset_info.json, labels.txt, split_manifest.csv, conversion_report.json)
+describes exactly what was written."""
+import collections
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+
+from datasets import dataset_info, tfexample
+from tests.datasets.convert_helpers import raw_bytes_of, read_all, run
+
+
+def _by_id(splits):
+  found = {}
+  for split, records in splits.items():
+    for r in records:
+      assert r["source_id"] not in found, "record written twice"
+      found[r["source_id"]] = dict(r, split=split)
+  return found
+
+
+def _check_metadata(out, info, splits):
+  """dataset_info counts, labels.txt and manifest agree with the records."""
+  labels = dataset_info.read_labels_file(str(out))
+  assert [labels[i] for i in range(len(labels))] == info.class_names
+  manifest = list(csv.DictReader(open(os.path.join(out, "split_manifest.csv"))))
+  assert sorted((m["source_id"], m["split"], m["patient_group"]) for m in manifest) == \
+      sorted((r["source_id"], s, r["patient_group"])
+             for s, rs in splits.items() for r in rs)
+  for name, records in splits.items():
+    split = info.splits[name]
+    assert split.num_examples == len(records)
+    assert split.num_patients == len({r["patient_group"] for r in records})
+    counts = np.zeros(len(info.class_names), int)
+    for r in records:
+      if info.multilabel:
+        counts += np.array(r["label"])
+      else:
+        counts[r["label"]] += 1
+    assert counts.tolist() == split.class_counts
+
+
+def test_diabetic(demo_kaggle_dr, tmp_path):
+  out = tmp_path / "out"
+  result = run("diabetic", demo_kaggle_dr["root"], out, validation_size=0.2,
+               num_shards=3)
+  info, splits = read_all(out, "diabetic")
+  assert (info.source_layout, info.task, info.graded) == ("kaggle_dr", "multiclass", True)
+  assert info.class_names == ["0", "1", "2", "3", "4"]
+  assert (info.channels, info.bit_depth, info.image_size) == (3, 8, 32)
+  assert info.preprocessing["crop_black_borders"] == 10  # on for fundus
+  assert info.splits["train"].num_shards == 3
+  found = _by_id(splits)
+  assert sorted(found) == sorted(demo_kaggle_dr["images"]) and result.skipped == 0
+  for stem, grade, pid in zip(demo_kaggle_dr["images"], demo_kaggle_dr["grades"],
+                              demo_kaggle_dr["patients"]):
+    assert found[stem]["label"] == grade
+    assert found[stem]["patient_group"] == tfexample.anonymize(pid)
+  # both eyes of a patient in one split
+  for pid in set(demo_kaggle_dr["patients"]):
+    assert found[pid_eye(pid, "left")]["split"] == found[pid_eye(pid, "right")]["split"]
+  assert 8 <= len(splits["validation"]) <= 16
+  assert splits["train"][0]["image"].shape == (32, 32, 3)
+  _check_metadata(out, info, splits)
+  report = json.load(open(out / "conversion_report.json"))
+  assert report["written"] == 60 and report["skipped"] == 0
+
+
+def pid_eye(pid, eye):
+  return "%s_%s" % (pid, eye)
+
+
+def test_records_are_what_read_and_prepare_gives(demo_kaggle_dr, tmp_path):
+  """predict/visualize call imaging.read_and_prepare with the stored
+  preprocessing dict: it must reproduce the stored pixels exactly."""
+  from datasets import imaging
+  out = tmp_path / "out"
+  run("diabetic", demo_kaggle_dr["root"], out, validation_size=0.0, num_shards=1)
+  info, splits = read_all(out)
+  record = splits["train"][0]
+  path = demo_kaggle_dr["files"][demo_kaggle_dr["images"].index(record["source_id"])]
+  again = imaging.read_and_prepare(path, info.preprocessing)
+  np.testing.assert_array_equal(np.round(record["image"] * 255).astype(np.uint8), again)
+
+
+def test_oct_keeps_given_splits(demo_oct, tmp_path):
+  out = tmp_path / "out"
+  run("oct", demo_oct["root"], out)
+  info, splits = read_all(out, "oct")
+  assert {k: len(v) for k, v in splits.items()} == {"train": 24, "validation": 8, "test": 8}
+  assert info.channels == 1 and info.source_layout == "kermany_oct"
+  given = {"train": "train", "val": "validation", "test": "test"}
+  found = _by_id(splits)
+  for path, label, split, pid in zip(demo_oct["files"], demo_oct["labels"],
+                                     demo_oct["splits"], demo_oct["patients"]):
+    record = found[os.path.splitext(os.path.basename(path))[0]]
+    assert record["split"] == given[split]
+    assert info.class_names[record["label"]] == label
+    assert record["patient_group"] == tfexample.anonymize(pid)
+  _check_metadata(out, info, splits)
+
+
+def test_image_folder_8bit_stages(demo_image_folder, tmp_path):
+  out = tmp_path / "out"
+  run("image_folder", demo_image_folder["root"], out, validation_size=0.25)
+  info, splits = read_all(out)
+  assert info.graded and info.class_names == ["0", "1", "2", "3"]
+  assert (info.channels, info.bit_depth) == (1, 8)  # grayscale films probed
+  assert [c for c in info.splits["validation"].class_counts] == [3, 3, 3, 3]
+  found = _by_id(splits)
+  for path, label in zip(demo_image_folder["files"], demo_image_folder["labels"]):
+    assert info.class_names[found[os.path.splitext(os.path.basename(path))[0]]["label"]] == label
+  _check_metadata(out, info, splits)
+
+
+def test_image_folder_16bit_kept(demo_image_folder_16bit, tmp_path):
+  out = tmp_path / "out"
+  run("image_folder", demo_image_folder_16bit["root"], out, image_size=48)
+  info, splits = read_all(out)
+  assert (info.bit_depth, info.channels) == (16, 1)
+  pixels = np.concatenate([r["image"].ravel() for r in splits["train"]]) * 65535
+  # 16-bit precision survived: values are not all multiples of 257 (8-bit)
+  assert np.mean(np.abs(np.round(pixels) % 257) > 0) > 0.5
+  eight = tmp_path / "eight"
+  run("image_folder", demo_image_folder_16bit["root"], eight, image_size=48,
+      bit_depth=8)
+  assert dataset_info.read(str(eight)).bit_depth == 8
+
+
+def test_chestxray14_multilabel(demo_chestxray14, tmp_path):
+  out = tmp_path / "out"
+  run("chestxray14", demo_chestxray14["root"], out, validation_size=0.25)
+  info, splits = read_all(out, "chestxray14")
+  assert info.task == "multilabel" and not info.graded
+  assert info.class_names == sorted(info.class_names)
+  found = _by_id(splits)
+  assert len(found) == 40
+  for path, labels, pid in zip(demo_chestxray14["files"], demo_chestxray14["labels"],
+                               demo_chestxray14["patients"]):
+    record = found[os.path.splitext(os.path.basename(path))[0]]
+    assert [info.class_names[i] for i, v in enumerate(record["label"]) if v] == \
+        [f for f in info.class_names if f in labels]
+    assert record["patient_group"] == tfexample.anonymize(pid)
+  groups = collections.defaultdict(set)
+  for r in found.values():
+    groups[r["patient_group"]].add(r["split"])
+  assert all(len(s) == 1 for s in groups.values())
+  _check_metadata(out, info, splits)
+
+
+def _no_identifiers(out, info_dict):
+  blob = raw_bytes_of(out)
+  for pid in set(info_dict["patient_ids"]):
+    assert pid.encode() not in blob
+  assert b"DEMO^PATIENT" not in blob and b"study_" not in blob
+
+
+def test_dicom_labels_csv_anonymised(demo_dicom, tmp_path):
+  out = tmp_path / "out"
+  run("dicom", demo_dicom["root"], out, labels_file=demo_dicom["labels_file"])
+  info, splits = read_all(out, "dicom")
+  assert (info.bit_depth, info.channels) == (16, 1)  # 12-bit films kept
+  found = _by_id(splits)
+  assert len(found) == 16
+  groups = collections.defaultdict(set)
+  for r in found.values():
+    assert not r["source_id"].startswith("image_")   # hashed, not the file stem
+    groups[r["patient_group"]].add(r["split"])
+  assert set(groups) == {tfexample.anonymize(p) for p in demo_dicom["patient_ids"]}
+  assert all(len(s) == 1 for s in groups.values())
+  _no_identifiers(out, demo_dicom)
+  _check_metadata(out, info, splits)
+
+
+def test_dicom_label_tag_monochrome1_jpeg2000(demo_dicom_monochrome1_jpeg2000,
+                                              demo_dicom, tmp_path):
+  d = demo_dicom_monochrome1_jpeg2000
+  out = tmp_path / "out"
+  run("dicom", d["root"], out, label_tag="SeriesDescription", validation_size=0.0,
+      bit_depth=8)
+  info, splits = read_all(out)
+  assert info.class_names == ["0", "1", "2", "3"] and info.graded
+  assert sum(info.splits["train"].class_counts) == 16
+  # MONOCHROME1 inverted: films look like the MONOCHROME2 ones (lungs darker
+  # than the mediastinum, bright body), i.e. same mean brightness range
+  m2 = tmp_path / "m2"
+  run("dicom", demo_dicom["root"], m2, labels_file=demo_dicom["labels_file"],
+      validation_size=0.0, bit_depth=8)
+  _, plain = read_all(m2)
+  mean_m1 = np.mean([r["image"].mean() for r in splits["train"]])
+  mean_m2 = np.mean([r["image"].mean() for r in plain["train"]])
+  assert abs(mean_m1 - mean_m2) < 0.08
+  _no_identifiers(out, d)
+
+
+def test_dicom_min_class_count_drops_long_tail(make_demo, tmp_path):
+  import pydicom
+  d = make_demo("dicom", num_patients=6, per_patient=2, label_source="tag")
+  # make class "3" rare: relabel all but one of its files as "0"
+  rare = [f for f, l in zip(d["files"], d["labels"]) if l == "3"]
+  for path in rare[1:]:
+    ds = pydicom.dcmread(path)
+    ds.SeriesDescription = "0"
+    ds.save_as(path)
+  out = tmp_path / "out"
+  result = run("dicom", d["root"], out, label_tag="SeriesDescription",
+               min_class_count=2, validation_size=0.0)
+  info = dataset_info.read(str(out))
+  assert info.class_names == ["0", "1", "2"]
+  report = json.load(open(out / "conversion_report.json"))
+  assert report["notes"]["dropped_classes"] == {"3": 1}
+  assert result.skipped == 1 and result.written == 11
+
+
+def test_flowers(demo_flowers, tmp_path):
+  out = tmp_path / "out"
+  run("flowers", demo_flowers["root"], out)
+  info, splits = read_all(out, "flowers")
+  assert info.class_names == sorted(demo_flowers["class_names"])
+  assert not info.graded and info.channels == 3
+  assert sum(len(v) for v in splits.values()) == 40
+  _check_metadata(out, info, splits)
+
+
+def test_parallel_workers_write_the_same_records(demo_flowers, tmp_path):
+  one, two = tmp_path / "one", tmp_path / "two"
+  run("flowers", demo_flowers["root"], one, num_workers=1)
+  run("flowers", demo_flowers["root"], two, num_workers=2)
+  for name in sorted(os.listdir(one)):
+    if name.endswith(".tfrecord") or name == "split_manifest.csv":
+      assert open(one / name, "rb").read() == open(two / name, "rb").read(), name
