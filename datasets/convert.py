@@ -325,4 +325,8 @@ def run(config: Config) -> Result:
   if written == 0:
     raise ConversionError("no image could be read: %d input(s) skipped, see %s"
                           % (result.skipped, report_path))
+  if config.strict and result.skipped:
+    raise ConversionError("--strict: %d input(s) could not be read (first: %s: %s); "
+                          "see %s" % (len(decode_skipped), decode_skipped[0]["input"],
+                                      decode_skipped[0]["reason"], report_path))
   return result

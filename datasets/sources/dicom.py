@@ -50,6 +50,7 @@ class Dicom(base.Source):
     skipped = []
     known = list(options.class_names) if options.class_names else None
     labelled = {}   # relative path -> label
+    mentioned = set()
     if options.labels_file:
       labels_path = options.labels_file
       if not os.path.isabs(labels_path) and not os.path.exists(labels_path):
@@ -72,6 +73,7 @@ class Dicom(base.Source):
             skipped.append(base.Skipped(where, "row has fewer than 2 columns"))
             continue
           rel, label = row[0].strip().replace("\\", "/"), row[1].strip()
+          mentioned.add(rel)
           if known is not None and label not in known:
             skipped.append(base.Skipped(where, "label %r outside the known set"
                                         % label))
@@ -83,7 +85,7 @@ class Dicom(base.Source):
             skipped.append(base.Skipped(where, "duplicate row (first kept)"))
             continue
           labelled[rel] = label
-      listed = set(labelled)
+      listed = mentioned
       for dirpath, name in base.walk_files(dataset_dir):
         path = os.path.join(dirpath, name)
         rel = os.path.relpath(path, dataset_dir).replace(os.sep, "/")
