@@ -184,8 +184,6 @@ def make_preprocessing(config: Config, source, records) -> dict:
 
 def run(config: Config) -> Result:
   """Converts one dataset. Raises ConversionError for unusable input."""
-  from tf_compat import tf
-
   layout = config.layout or config.dataset_name
   dataset_dir = config.dataset_dir
   if not dataset_dir or not os.path.isdir(dataset_dir):
@@ -196,6 +194,7 @@ def run(config: Config) -> Result:
     source = sources_lib.get_source(layout)
   except sources_lib.SourceError as err:
     raise ConversionError(str(err) + " (or pass --layout)") from None
+  from tf_compat import tf
 
   existing = _our_files(output_dir, config.dataset_name)
   resumable = (writer.STATE_DIR in existing

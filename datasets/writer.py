@@ -6,8 +6,9 @@ main process builds the tf.Examples and appends them to the current shard.
 Results stream in order through a bounded window, so memory does not grow
 with the dataset.
 
-Every shard is written to ``<shard>.partial`` and renamed when complete, then
-a small ``.conversion/<shard>.json`` records what went into it. An
+Every shard is written to ``<shard>.partial``; when complete, a small
+``.conversion/<shard>.json`` records what went into it and the shard is
+renamed to its final name (the commit point). An
 interrupted run leaves no partial shard under a final name; re-running with
 the same plan (same inputs and settings, checked by a fingerprint) writes only
 the missing shards.
@@ -212,9 +213,10 @@ def write_shards(shards: Sequence[Shard], output_dir: str, preprocessing: dict,
           stats.manifest.append([item.source_id, item.patient_group, shard.split,
                                  "|".join(class_names[i] for i in item.label)])
       stats.patient_groups = sorted(groups)
-      tf.io.gfile.rename(partial, final, overwrite=True)
+      # Stats first, then the rename: a shard under its final name is complete.
       atomic_json(os.path.join(state, shard.filename + ".json"),
-                   dataclasses.asdict(stats))
+                  dataclasses.asdict(stats))
+      tf.io.gfile.rename(partial, final, overwrite=True)
       done[shard.filename] = stats
   finally:
     bar.close()
