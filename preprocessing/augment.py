@@ -28,6 +28,13 @@ def to_rgb(image):
   raise ValueError("Images must have 1 or 3 channels, got %s" % channels)
 
 
+def to_grayscale_rgb(image):
+  """RGB -> luminance replicated to 3 channels (TF-Slim's --use_grayscale)."""
+  if image.shape[-1] == 3:
+    image = tf.image.rgb_to_grayscale(image)
+  return to_rgb(image)
+
+
 def random_flip(image, horizontal=True, vertical=False):
   if horizontal:
     image = tf.image.random_flip_left_right(image)

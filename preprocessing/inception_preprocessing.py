@@ -28,6 +28,7 @@ OPTIONS = {
     "random_crop_area": "(min, max) area of Inception's random crop, None = no crop",
     "central_fraction": "eval central crop fraction (TF-Slim uses 0.875)",
     "per_image_standardization": "zero mean / unit variance instead of [-1, 1]",
+    "grayscale": "convert colour images to grayscale (then 3 equal channels)",
 }
 
 STYLES = {
@@ -37,14 +38,14 @@ STYLES = {
                       brightness_delta=32.0 / 255.0, contrast_range=(0.5, 1.5),
                       saturation_range=(0.5, 1.5), hue_delta=0.2,
                       random_crop_area=(0.05, 1.0), central_fraction=0.875,
-                      per_image_standardization=False),
+                      per_image_standardization=False, grayscale=False),
     # Chest films: the heart is on the left, so no flips; grayscale, so no
     # colour jitter; no central crop (costophrenic angles live at the edges).
     "xray": dict(flip=False, vertical_flip=False, rotation_degrees=5.0,
                  shift_fraction=0.05, fill_mode="NEAREST", brightness_delta=0.1,
                  contrast_range=(0.8, 1.2), saturation_range=None, hue_delta=0.0,
                  random_crop_area=None, central_fraction=1.0,
-                 per_image_standardization=False),
+                 per_image_standardization=False, grayscale=False),
     # Fundus photographs: orientation carries no label, so flips and larger
     # rotations; the periphery holds lesions, so no central crop; the black
     # border is the natural fill.
@@ -52,14 +53,14 @@ STYLES = {
                    shift_fraction=0.03, fill_mode="CONSTANT", brightness_delta=0.1,
                    contrast_range=(0.8, 1.2), saturation_range=None, hue_delta=0.0,
                    random_crop_area=None, central_fraction=1.0,
-                   per_image_standardization=False),
+                   per_image_standardization=False, grayscale=False),
     # OCT B-scans: left-right flips are anatomically harmless; layers are
     # horizontal, so only small rotations; grayscale.
     "oct": dict(flip=True, vertical_flip=False, rotation_degrees=5.0,
                 shift_fraction=0.05, fill_mode="NEAREST", brightness_delta=0.1,
                 contrast_range=(0.8, 1.2), saturation_range=None, hue_delta=0.0,
                 random_crop_area=None, central_fraction=1.0,
-                per_image_standardization=False),
+                per_image_standardization=False, grayscale=False),
 }
 
 
@@ -76,9 +77,15 @@ def resolve_options(style, options):
   return resolved
 
 
+def _rgb(image, opts):
+  if opts["grayscale"]:
+    return augment.to_grayscale_rgb(image)
+  return augment.to_rgb(image)
+
+
 def preprocess_for_train(image, height, width, opts):
-  is_colour = image.shape[-1] == 3
-  image = augment.to_rgb(image)
+  is_colour = image.shape[-1] == 3 and not opts["grayscale"]
+  image = _rgb(image, opts)
   if opts["random_crop_area"]:
     image = augment.distorted_crop(image, area_range=tuple(opts["random_crop_area"]))
   image = augment.resize(image, height, width)
@@ -93,7 +100,7 @@ def preprocess_for_train(image, height, width, opts):
 
 
 def preprocess_for_eval(image, height, width, opts):
-  image = augment.to_rgb(image)
+  image = _rgb(image, opts)
   image = augment.central_crop(image, opts["central_fraction"])
   image = augment.resize(image, height, width)
   image = tf.clip_by_value(image, 0.0, 1.0)

@@ -23,10 +23,12 @@ OPTIONS = {
     "brightness_delta": "random brightness offset on [0,1] pixels",
     "contrast_range": "(lower, upper) random contrast factor",
     "per_image_standardization": "zero mean / unit variance instead of mean subtraction",
+    "grayscale": "convert colour images to grayscale (then 3 equal channels)",
 }
 DEFAULTS = dict(flip=True, vertical_flip=False, rotation_degrees=0.0,
                 shift_fraction=0.0, fill_mode="CONSTANT", brightness_delta=0.0,
-                contrast_range=None, per_image_standardization=False)
+                contrast_range=None, per_image_standardization=False,
+                grayscale=False)
 
 
 def _resize_shorter_side(image, side):
@@ -57,7 +59,9 @@ def make_fn(is_training, **options):
   opts.update({k: v for k, v in options.items() if v is not None})
 
   def preprocess(image, output_height, output_width):
-    image = augment.to_rgb(tf.convert_to_tensor(image, tf.float32))
+    image = tf.convert_to_tensor(image, tf.float32)
+    image = (augment.to_grayscale_rgb(image) if opts["grayscale"]
+             else augment.to_rgb(image))
     side_min = int(round(min(output_height, output_width) * 256.0 / 224.0))
     side_max = int(round(min(output_height, output_width) * 512.0 / 224.0))
     if is_training:

@@ -1,0 +1,349 @@
+"""The training loop behind train_image_classifier.py (TF-Slim semantics).
+
+Graph mode (tf.compat.v1) with a MonitoredTrainingSession:
+  * checkpoints ``<train_dir>/model.ckpt-<step>`` every ``save_interval_secs``
+    and at the end; a run started again with the same train_dir resumes from
+    the latest one (global step included) and then ignores --checkpoint_path;
+  * TensorBoard summaries every ``save_summaries_secs``: total_loss, every
+    loss term (losses/...), regularization_loss, learning_rate, accuracy of
+    the training batch, input images after preprocessing, optional
+    histograms of activations and weights;
+  * a log line every ``log_every_n_steps``: step, loss, images/s, ETA.
+
+Batch-norm statistics of frozen layers: with --trainable_scopes only those
+variables receive gradients, but tf_slim nets run every batch-norm layer in
+training mode, so (as in TF-Slim) the moving mean/variance of frozen layers
+keep being updated from the new data, and their forward pass normalises with
+batch statistics. With ``freeze_batch_norm=True`` the moving statistics
+outside --trainable_scopes are not updated, so every variable outside the
+trainable scopes stays bit-identical to the checkpoint.
+
+A NaN or Inf loss stops training before that step's weight update with
+TrainingDivergedError; no checkpoint is written after it, so the last good
+checkpoint in train_dir stays the latest.
+"""
+import dataclasses
+import time
+from typing import Optional
+
+from absl import logging
+
+from tf_compat import slim, tf
+from datasets import dataset_factory
+from deployment import input_pipeline
+from deployment import model_deploy
+from nets import nets_factory
+from preprocessing import preprocessing_factory
+from training import losses as losses_lib
+from training import optimizers
+from training import provenance
+from training import restore
+
+NAN_MESSAGE = "slim-med: total loss is NaN or Inf"
+
+
+class TrainingDivergedError(RuntimeError):
+  pass
+
+
+@dataclasses.dataclass
+class TrainConfig:
+  train_dir: str
+  dataset_dir: str
+  dataset_name: Optional[str] = None
+  dataset_split_name: str = "train"
+  model_name: str = "inception_v3"
+  preprocessing_name: Optional[str] = None
+  preprocessing_options: dict = dataclasses.field(default_factory=dict)
+  depth_multiplier: Optional[float] = None
+  train_image_size: Optional[int] = None
+  batch_size: int = 32
+  max_number_of_steps: Optional[int] = None
+  checkpoint_path: Optional[str] = None
+  checkpoint_exclude_scopes: Optional[str] = None
+  trainable_scopes: Optional[str] = None
+  ignore_missing_vars: bool = False
+  freeze_batch_norm: bool = False
+  batch_norm_decay: Optional[float] = None
+  weight_decay: float = 0.00004
+  label_smoothing: float = 0.0
+  class_weights: Optional[str] = None
+  focal_gamma: float = 0.0
+  aux_loss_weight: float = 0.4
+  moving_average_decay: Optional[float] = None
+  labels_offset: int = 0
+  balanced_sampling: bool = False
+  optimizer: optimizers.OptimizerParams = dataclasses.field(
+      default_factory=optimizers.OptimizerParams)
+  save_interval_secs: int = 600
+  save_summaries_secs: int = 600
+  log_every_n_steps: int = 10
+  max_checkpoints_to_keep: int = 5
+  num_image_summaries: int = 3
+  save_graph: bool = True
+  histogram_summaries: bool = False
+  num_readers: int = 4
+  num_preprocessing_threads: int = 4
+  num_clones: int = 1
+  clone_on_cpu: bool = False
+  master: str = ""
+  task: int = 0
+  num_ps_tasks: int = 0
+  worker_replicas: int = 1
+  sync_replicas: bool = False
+  replicas_to_aggregate: int = 1
+  seed: Optional[int] = None
+  mixed_precision: bool = False
+  xla: bool = False
+  flag_values: dict = dataclasses.field(default_factory=dict)
+
+
+def _strip_clone(name):
+  if name.startswith("clone_"):
+    return name.split("/", 1)[1] if "/" in name else name
+  return name
+
+
+def _add_summaries(total_loss, learning_rate, accuracy, images, end_points,
+                   config, regularization_loss, first_clone_scope):
+  tf.compat.v1.summary.scalar("total_loss", total_loss)
+  tf.compat.v1.summary.scalar("learning_rate", learning_rate)
+  tf.compat.v1.summary.scalar("accuracy", accuracy)
+  if regularization_loss is not None:
+    tf.compat.v1.summary.scalar("regularization_loss", regularization_loss)
+  for loss in tf.compat.v1.losses.get_losses(scope=first_clone_scope or None):
+    tf.compat.v1.summary.scalar("losses/%s" % _strip_clone(loss.op.name), loss)
+  if config.num_image_summaries:
+    # Preprocessed images are in the net's range; show them in [0, 1].
+    low = tf.reduce_min(images)
+    shown = (images - low) / tf.maximum(tf.reduce_max(images) - low, 1e-6)
+    tf.compat.v1.summary.image("input_images", shown,
+                               max_outputs=config.num_image_summaries)
+  if config.histogram_summaries:
+    for name, tensor in end_points.items():
+      tf.compat.v1.summary.histogram("activations/" + name, tensor)
+      tf.compat.v1.summary.scalar("sparsity/" + name, tf.nn.zero_fraction(tensor))
+    for var in slim.get_model_variables():
+      tf.compat.v1.summary.histogram(var.op.name, var)
+
+
+class _LogHook(tf.compat.v1.train.SessionRunHook):
+  """Logs step, loss, images/s (and ETA) every ``every_n`` steps."""
+
+  def __init__(self, every_n, images_per_step, max_steps):
+    self._every_n = max(1, int(every_n))
+    self._images_per_step = images_per_step
+    self._max_steps = max_steps
+    self._last = None
+
+  def after_step(self, step, loss):
+    now = time.time()
+    if self._last is None:
+      self._last = (now, step)
+      logging.info("global step %d: loss = %.4f (first step)", step, loss)
+      return
+    if step % self._every_n:
+      return
+    then, then_step = self._last
+    elapsed = max(now - then, 1e-9)
+    steps = max(step - then_step, 1)
+    rate = steps * self._images_per_step / elapsed
+    eta = ""
+    if self._max_steps:
+      remaining = max(self._max_steps - step, 0) * elapsed / steps
+      eta = ", ETA %s" % time.strftime("%H:%M:%S", time.gmtime(remaining))
+    logging.info("global step %d: loss = %.4f (%.1f images/s; %.3f s/step%s)",
+                 step, loss, rate, elapsed / steps, eta)
+    self._last = (now, step)
+
+
+def build_and_train(config: TrainConfig):
+  """Trains; returns {'global_step', 'loss'} of the last step and 'steps_run'."""
+  if not config.train_dir:
+    raise ValueError("You must supply the train directory with --train_dir")
+  split = dataset_factory.get_split(config.dataset_name, config.dataset_split_name,
+                                    config.dataset_dir)
+  spec = nets_factory.get_spec(config.model_name)
+  num_classes = split.num_classes - config.labels_offset
+  if split.multilabel and config.labels_offset:
+    raise ValueError("--labels_offset does not apply to multi-label data")
+  loss_config = losses_lib.LossConfig(split, config.class_weights,
+                                      config.label_smoothing, config.focal_gamma,
+                                      config.aux_loss_weight)
+  if loss_config.class_weights is not None and config.labels_offset:
+    loss_config.class_weights = loss_config.class_weights[config.labels_offset:]
+  deploy = model_deploy.DeploymentConfig(
+      num_clones=config.num_clones, clone_on_cpu=config.clone_on_cpu,
+      replica_id=config.task, num_replicas=config.worker_replicas,
+      num_ps_tasks=config.num_ps_tasks)
+  if deploy.is_chief:
+    provenance.write(config.train_dir, config.flag_values or dataclasses.asdict(config),
+                     split.dataset_dir,
+                     extra={"num_train_examples": split.num_samples,
+                            "loss": loss_config.describe()})
+  opt_params = dataclasses.replace(config.optimizer, batch_size=config.batch_size,
+                                   sync_replicas=config.sync_replicas,
+                                   replicas_to_aggregate=config.replicas_to_aggregate,
+                                   max_number_of_steps=config.max_number_of_steps)
+
+  with tf.Graph().as_default() as graph:
+    if config.seed is not None:
+      tf.compat.v1.set_random_seed(config.seed)
+    with model_deploy.device_scope(deploy):
+      global_step = tf.compat.v1.train.get_or_create_global_step()
+      network_fn = nets_factory.get_network_fn(
+          config.model_name, num_classes=num_classes,
+          weight_decay=config.weight_decay, is_training=True,
+          depth_multiplier=config.depth_multiplier,
+          batch_norm_decay=config.batch_norm_decay)
+      image_size = config.train_image_size or network_fn.default_image_size
+      preprocess_fn = preprocessing_factory.get_preprocessing(
+          config.preprocessing_name or spec.preprocessing, is_training=True,
+          **config.preprocessing_options)
+      with tf.device(deploy.inputs_device()):
+        dataset = input_pipeline.make_dataset(
+            split, preprocess_fn, image_size, config.batch_size, is_training=True,
+            num_readers=config.num_readers,
+            num_parallel_calls=config.num_preprocessing_threads,
+            labels_offset=config.labels_offset, seed=config.seed,
+            balanced_sampling=config.balanced_sampling)
+        iterator = tf.compat.v1.data.make_one_shot_iterator(dataset)
+
+      def clone_fn(unused_index):
+        batch = iterator.get_next()
+        images, labels = batch["images"], batch["labels"]
+        logits, end_points = network_fn(images)
+        if "AuxLogits" in end_points and config.aux_loss_weight:
+          loss_config.add(end_points["AuxLogits"], labels,
+                          loss_weight=config.aux_loss_weight, scope="aux_loss")
+        loss_config.add(logits, labels, scope="loss")
+        return {"images": images, "labels": labels, "logits": logits,
+                "end_points": end_points}
+
+      try:
+        clones = model_deploy.create_clones(deploy, clone_fn)
+      except ValueError as err:
+        if "Negative dimension" not in str(err):
+          raise
+        raise ValueError(
+            "--train_image_size=%d is too small for %s (a pooling window no "
+            "longer fits; InceptionV3 with its AuxLogits head needs >= 107 "
+            "pixels, its default is %d)" % (image_size, config.model_name,
+                                            network_fn.default_image_size)) from None
+      first = clones[0]
+      first_scope = first.scope.rstrip("/") if first.scope else ""
+
+      # Restore map is checked now: shape errors surface before training.
+      init_fn = None
+      if config.checkpoint_path:
+        init_fn = restore.make_init_fn(config.checkpoint_path,
+                                       config.checkpoint_exclude_scopes,
+                                       config.ignore_missing_vars,
+                                       logits_scopes=spec.logits_scopes)
+
+      update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS,
+                                               first_scope or None)
+      if config.freeze_batch_norm and config.trainable_scopes:
+        kept = [op for op in update_ops
+                if restore.in_scopes(_strip_clone(op.name), config.trainable_scopes)]
+        logging.info("--freeze_batch_norm: %d of %d batch-norm updates dropped "
+                     "(layers outside --trainable_scopes)",
+                     len(update_ops) - len(kept), len(update_ops))
+        update_ops = kept
+
+      variable_averages = None
+      variables_to_average = None
+      if config.moving_average_decay:
+        variable_averages = tf.compat.v1.train.ExponentialMovingAverage(
+            config.moving_average_decay, global_step)
+        variables_to_average = slim.get_model_variables()
+
+      with tf.device(deploy.optimizer_device()):
+        learning_rate = optimizers.configure_learning_rate(
+            split.num_samples, global_step, opt_params)
+        optimizer = optimizers.configure_optimizer(learning_rate, opt_params)
+      if config.sync_replicas:
+        optimizer = tf.compat.v1.train.SyncReplicasOptimizer(
+            optimizer, replicas_to_aggregate=config.replicas_to_aggregate,
+            total_num_replicas=config.worker_replicas,
+            variable_averages=variable_averages,
+            variables_to_average=variables_to_average)
+      elif variable_averages is not None:
+        update_ops.append(variable_averages.apply(variables_to_average))
+      if config.mixed_precision:
+        optimizer = tf.compat.v1.mixed_precision.enable_mixed_precision_graph_rewrite(
+            optimizer)
+
+      var_list = restore.variables_to_train(config.trainable_scopes)
+      total_loss, grads_and_vars = model_deploy.optimize_clones(
+          clones, optimizer, var_list)
+      checked_loss = tf.debugging.check_numerics(total_loss, NAN_MESSAGE)
+      with tf.control_dependencies([checked_loss]):
+        grad_updates = optimizer.apply_gradients(grads_and_vars,
+                                                 global_step=global_step)
+        train_op = tf.group(grad_updates, *update_ops, name="train_op")
+      with tf.control_dependencies([train_op]):
+        loss_after = tf.identity(total_loss, name="train_loss")
+        step_after = tf.identity(global_step.read_value(), name="step_after")
+
+      labels = first.outputs["labels"]
+      logits = first.outputs["logits"]
+      if split.multilabel:
+        accuracy = tf.reduce_mean(tf.cast(
+            tf.equal(tf.cast(logits > 0, tf.int64), labels), tf.float32))
+      else:
+        accuracy = tf.reduce_mean(tf.cast(
+            tf.equal(tf.argmax(logits, 1), labels), tf.float32))
+      reg = tf.compat.v1.losses.get_regularization_losses()
+      _add_summaries(total_loss, learning_rate, accuracy, first.outputs["images"],
+                     first.outputs["end_points"], config,
+                     tf.add_n(reg) if reg else None, first_scope)
+
+    saver = tf.compat.v1.train.Saver(max_to_keep=config.max_checkpoints_to_keep,
+                                     sharded=config.num_ps_tasks > 0)
+    scaffold = tf.compat.v1.train.Scaffold(init_fn=init_fn, saver=saver,
+                                           summary_op=tf.compat.v1.summary.merge_all())
+    hooks = []
+    if config.max_number_of_steps:
+      hooks.append(tf.compat.v1.train.StopAtStepHook(last_step=config.max_number_of_steps))
+    if config.sync_replicas:
+      hooks.append(optimizer.make_session_run_hook(deploy.is_chief))
+    session_config = tf.compat.v1.ConfigProto(allow_soft_placement=True)
+    if config.xla:
+      session_config.graph_options.optimizer_options.global_jit_level = (
+          tf.compat.v1.OptimizerOptions.ON_1)
+    log_hook = _LogHook(config.log_every_n_steps,
+                        config.batch_size * config.num_clones,
+                        config.max_number_of_steps)
+    latest = tf.train.latest_checkpoint(config.train_dir)
+    if latest:
+      logging.info("Resuming from %s (--checkpoint_path is not used)", latest)
+    step, loss, steps_run = None, None, 0
+    try:
+      with tf.compat.v1.train.MonitoredTrainingSession(
+          master=config.master, is_chief=deploy.is_chief,
+          checkpoint_dir=config.train_dir, scaffold=scaffold, hooks=hooks,
+          save_checkpoint_secs=config.save_interval_secs,
+          save_summaries_secs=config.save_summaries_secs,
+          log_step_count_steps=None, config=session_config,
+          save_graph_def=config.save_graph) as sess:
+        while not sess.should_stop():
+          loss, step = sess.run([loss_after, step_after])
+          steps_run += 1
+          log_hook.after_step(int(step), float(loss))
+    except tf.errors.InvalidArgumentError as err:
+      if NAN_MESSAGE not in str(err.message):
+        raise
+      good = tf.train.latest_checkpoint(config.train_dir)
+      raise TrainingDivergedError(
+          "Training diverged: the loss became NaN or Inf after global step %s. "
+          "Stopped before applying that update; the last good checkpoint is %s. "
+          "Lower --learning_rate, check the input data, or (with "
+          "--mixed_precision) disable it." % (step if step is not None else "0",
+                                              good or "none (no checkpoint yet)")
+      ) from None
+    if step is not None:
+      logging.info("Finished at global step %d, loss %.4f", step, loss)
+    return {"global_step": None if step is None else int(step),
+            "loss": None if loss is None else float(loss),
+            "steps_run": steps_run}
