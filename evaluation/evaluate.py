@@ -78,17 +78,13 @@ def default_eval_dir(checkpoint_path: str, split_name: str) -> str:
 
 
 def model_config(options: EvalOptions, split) -> model_lib.ModelConfig:
-  filled = model_lib.fill_from_training(
-      options.checkpoint_path, options.depth_multiplier,
-      options.preprocessing_name, options.eval_image_size, options.model_name)
-  return model_lib.ModelConfig(
-      model_name=options.model_name, class_names=split.class_names,
-      multilabel=split.multilabel, labels_offset=options.labels_offset,
-      depth_multiplier=filled["depth_multiplier"],
-      image_size=filled["image_size"],
-      preprocessing_name=filled["preprocessing_name"],
-      moving_average_decay=options.moving_average_decay,
-      channels=split.channels, bit_depth=split.bit_depth)
+  return model_lib.config_for(
+      options.checkpoint_path, split.info, options.model_name,
+      labels_offset=options.labels_offset,
+      depth_multiplier=options.depth_multiplier,
+      image_size=options.eval_image_size,
+      preprocessing_name=options.preprocessing_name,
+      moving_average_decay=options.moving_average_decay)
 
 
 class Evaluator:

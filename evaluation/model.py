@@ -109,6 +109,24 @@ def fill_from_training(checkpoint_path: str, depth_multiplier=None,
   return out
 
 
+def config_for(checkpoint_path: str, info, model_name: str,
+               labels_offset: int = 0, depth_multiplier=None, image_size=None,
+               preprocessing_name=None,
+               moving_average_decay=None) -> ModelConfig:
+  """The ModelConfig of a checkpoint for a dataset (``DatasetInfo``): flags
+  left unset take training's values from flags.json."""
+  filled = fill_from_training(checkpoint_path, depth_multiplier,
+                              preprocessing_name, image_size, model_name)
+  return ModelConfig(
+      model_name=model_name, class_names=list(info.class_names),
+      multilabel=info.multilabel, labels_offset=labels_offset,
+      depth_multiplier=filled["depth_multiplier"],
+      image_size=filled["image_size"],
+      preprocessing_name=filled["preprocessing_name"],
+      moving_average_decay=moving_average_decay,
+      channels=info.channels, bit_depth=info.bit_depth)
+
+
 def preprocess_fn(config: ModelConfig):
   return preprocessing_factory.get_preprocessing(
       config.preprocessing, is_training=False, **config.preprocessing_options)
@@ -216,6 +234,43 @@ def restore(saver, sess, checkpoint_path: str, config: ModelConfig) -> None:
 
 def _first_line(err):
   return str(getattr(err, "message", err)).strip().splitlines()[0][:300]
+
+
+class InferenceGraph:
+  """encoded image bytes [N] -> eval preprocessing -> net -> probabilities,
+  in its own graph and session, restored from a checkpoint. Used by predict,
+  export and visualize (eval reads records instead, through the same
+  preprocessing and ``logits_and_probabilities``).
+
+  ``extra(graph_namespace)`` may add ops (e.g. gradients) before the saver and
+  session are made.
+  """
+
+  def __init__(self, config: ModelConfig, checkpoint_path: Optional[str] = None,
+               master: str = "", extra=None):
+    self.config = config
+    self.graph = tf.Graph()
+    with self.graph.as_default():
+      self.encoded = tf.compat.v1.placeholder(tf.string, [None], name="image_bytes")
+      self.images = tf.identity(images_from_encoded(self.encoded, config),
+                                name="images")
+      self.logits, self.probabilities, self.end_points = logits_and_probabilities(
+          self.images, config)
+      if extra is not None:
+        extra(self)
+      self.saver = make_saver(config)
+    self.session = tf.compat.v1.Session(target=master, graph=self.graph)
+    self.checkpoint_path = checkpoint_path
+    if checkpoint_path:
+      restore(self.saver, self.session, checkpoint_path, config)
+
+  def run(self, fetches, encoded, feed=None):
+    feed_dict = {self.encoded: list(encoded)}
+    feed_dict.update(feed or {})
+    return self.session.run(fetches, feed_dict)
+
+  def close(self):
+    self.session.close()
 
 
 def global_step_of(checkpoint_path: str) -> int:
