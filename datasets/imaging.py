@@ -259,7 +259,7 @@ def pil_to_float(img: Image.Image) -> np.ndarray:
 
 def _decode_dicom(data: bytes, p: dict) -> np.ndarray:
   import pydicom
-  from pydicom.pixels import apply_modality_lut, apply_voi_lut
+  from pydicom.pixels import apply_modality_lut
   ds = pydicom.dcmread(io.BytesIO(data), force=True)
   if "PixelData" not in ds and "FloatPixelData" not in ds:
     raise ImageReadError("DICOM without pixel data")
@@ -281,9 +281,7 @@ def _decode_dicom(data: bytes, p: dict) -> np.ndarray:
   if isinstance(window, (list, tuple)):
     scaled = _window(values, float(window[0]), float(window[1]))
   elif window == "auto" and "VOILUTSequence" in ds:
-    lut_out = apply_voi_lut(values, ds, prefer_lut=True).astype(np.float64)
-    descriptor = ds.VOILUTSequence[0].LUTDescriptor
-    scaled = np.clip(lut_out / float(2 ** int(descriptor[2]) - 1), 0, 1)
+    scaled = _voi_lut(values, ds.VOILUTSequence[0])
   elif window == "auto" and "WindowCenter" in ds and "WindowWidth" in ds:
     center, width = ds.WindowCenter, ds.WindowWidth
     if isinstance(center, pydicom.multival.MultiValue):
@@ -300,6 +298,21 @@ def _decode_dicom(data: bytes, p: dict) -> np.ndarray:
   if photometric == "MONOCHROME1":
     scaled = 1.0 - scaled  # high values are dark: invert to display like a film
   return scaled.astype(np.float32)[:, :, None]
+
+
+def _voi_lut(values: np.ndarray, item) -> np.ndarray:
+  """DICOM PS3.3 C.11.2 VOI LUT (first item of the sequence) to [0, 1]."""
+  entries, first, bits = (int(v) for v in item.LUTDescriptor)
+  entries = entries or 65536
+  data = item.LUTData
+  if isinstance(data, (bytes, bytearray)):
+    table = np.frombuffer(data, dtype="<u2" if bits > 8 or len(data) >= 2 * entries
+                          else np.uint8).astype(np.float64)
+  else:
+    table = np.asarray(data, dtype=np.float64).ravel()
+  table = table[:entries]
+  index = np.clip(np.rint(values) - first, 0, len(table) - 1).astype(np.int64)
+  return np.clip(table[index] / float(2 ** bits - 1), 0.0, 1.0)
 
 
 def _window(values: np.ndarray, center: float, width: float) -> np.ndarray:

@@ -175,3 +175,35 @@ def test_bad_settings_rejected():
     imaging.full_preprocessing({"resize": "crop"})
   with pytest.raises(ValueError, match="bit_depth"):
     imaging.full_preprocessing({"bit_depth": 12})
+
+
+def test_dicom_voi_lut_sequence_preferred_over_window(tmp_path):
+  import pydicom
+  from pydicom.dataset import Dataset
+  from pydicom.sequence import Sequence
+  info = demo.make_dicom(str(tmp_path / "d"), num_patients=1, per_patient=1)
+  ds = pydicom.dcmread(info["files"][0])
+  ds.RescaleSlope, ds.RescaleIntercept = 1, 0
+  modality = ds.pixel_array.astype(np.int64)
+  ds.WindowCenter = float(modality.mean())
+  ds.WindowWidth = float(modality.max() - modality.min())
+  plain = str(tmp_path / "plain.dcm")
+  ds.save_as(plain)
+  first = int(modality.min())
+  entries = int(modality.max()) - first + 1
+  item = Dataset()
+  item.LUTDescriptor = [entries, first, 8]
+  # An inverting 8-bit VOI LUT: tells the LUT, not the header window, was used
+  item.LUTData = [int(round(255 * (1 - i / (entries - 1)))) for i in range(entries)]
+  item["LUTData"].VR = "US"
+  ds.VOILUTSequence = Sequence([item])
+  path = str(tmp_path / "voi.dcm")
+  ds.save_as(path)
+  windowed = imaging.read_and_prepare(plain, {"channels": 1, "bit_depth": 8})
+  lut = imaging.read_and_prepare(path, {"channels": 1, "bit_depth": 8})
+  assert np.corrcoef(windowed.ravel(), lut.ravel())[0, 1] < -0.95
+  # an explicit window wins over the LUT
+  forced = imaging.read_and_prepare(path, {"channels": 1, "bit_depth": 8,
+                                           "dicom_window": [float(modality.mean()),
+                                                            float(modality.max() - modality.min())]})
+  np.testing.assert_array_equal(forced, windowed)
