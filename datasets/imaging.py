@@ -23,7 +23,6 @@ Workers import this module without TensorFlow (fast start, small memory); only
 remote paths (``gs://`` ...) go through ``tf.io.gfile``.
 """
 import io
-import os
 from typing import Optional
 
 import numpy as np

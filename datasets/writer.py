@@ -21,7 +21,7 @@ import multiprocessing
 import os
 import sys
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 from datasets import imaging
 

@@ -8,7 +8,6 @@ import json
 import os
 
 import numpy as np
-import pytest
 
 from datasets import dataset_info, tfexample
 from tests.datasets.convert_helpers import raw_bytes_of, read_all, run
@@ -233,3 +232,16 @@ def test_parallel_workers_write_the_same_records(demo_flowers, tmp_path):
   for name in sorted(os.listdir(one)):
     if name.endswith(".tfrecord") or name == "split_manifest.csv":
       assert open(one / name, "rb").read() == open(two / name, "rb").read(), name
+
+
+def test_own_dataset_name_with_layout_and_keep_originals(demo_image_folder, tmp_path):
+  out = tmp_path / "out"
+  run("pneumoconiosis", demo_image_folder["root"], out, layout="image_folder",
+      resize_mode="keep", validation_size=0.0, test_size=0.25, random_seed=5)
+  info, splits = read_all(out, "pneumoconiosis")
+  assert info.name == "pneumoconiosis" and info.source_layout == "image_folder"
+  assert info.image_size is None and info.preprocessing["resize"] == "keep"
+  assert set(splits) == {"train", "test"} and len(splits["test"]) == 12
+  assert splits["train"][0]["image"].shape == (64, 64, 1)   # original size kept
+  assert all(n.startswith("pneumoconiosis_") for n in os.listdir(out)
+             if n.endswith(".tfrecord"))

@@ -1,6 +1,5 @@
 """read_and_prepare: the pixels conversion stores, for every kind of raw file."""
 import io
-import os
 
 import numpy as np
 import pytest
