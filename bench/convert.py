@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from absl import app, flags  # noqa: E402
 
 FLAGS = flags.FLAGS
-flags.DEFINE_integer("num_images", 100, "Photos for the speed comparison (N).")
+flags.DEFINE_integer("num_images", 200, "Photos for the speed comparison (N).")
 flags.DEFINE_integer("memory_scale", 10, "Memory check: N vs memory_scale * N.")
 flags.DEFINE_integer("memory_images", 20, "N for the memory check.")
 flags.DEFINE_integer("width", 3000, "Photo width in pixels.")
@@ -82,7 +82,7 @@ def tutorial_way(root, output, image_size, image_format, threshold=10):
       stem, level = line.strip().split(",")
       labels[stem] = int(level)
   names = sorted(os.listdir(os.path.join(root, "train")))
-  start = time.time()
+  start, cpu = time.time(), _cpu_seconds()
   with tf.io.TFRecordWriter(output) as writer:
     for name in names:
       image = Image.open(os.path.join(root, "train", name)).convert("RGB")
@@ -99,7 +99,15 @@ def tutorial_way(root, output, image_size, image_format, threshold=10):
       example = tfexample.make_example(buf.getvalue(), image_format, image_size,
                                        image_size, 3, 8, labels[stem], stem)
       writer.write(example.SerializeToString())
-  return len(names), time.time() - start
+  return len(names), time.time() - start, _cpu_seconds() - cpu
+
+
+def _cpu_seconds():
+  """CPU time of this process and its finished children (pool workers)."""
+  import resource
+  own = resource.getrusage(resource.RUSAGE_SELF)
+  kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+  return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def ours(root, output_dir, image_size, image_format, num_workers):
@@ -109,8 +117,9 @@ def ours(root, output_dir, image_size, image_format, num_workers):
                           image_format=image_format, num_workers=num_workers,
                           validation_size=0.0, num_shards=2, progress=False,
                           overwrite=True)
+  cpu = _cpu_seconds()
   result = convert.run(config)
-  return result.written, result.seconds
+  return result.written, result.seconds, _cpu_seconds() - cpu
 
 
 _MEMORY_CHILD = r"""
@@ -173,21 +182,25 @@ def main(argv):
     make_photos(speed_root, FLAGS.num_images, FLAGS.width, FLAGS.height,
                 FLAGS.distinct)
     from tf_compat import tf  # noqa: F401  (import cost outside both timings)
-    n_t, s_t = tutorial_way(speed_root, os.path.join(work, "tutorial.tfrecord"),
+    n_t, s_t, c_t = tutorial_way(speed_root, os.path.join(work, "tutorial.tfrecord"),
                             FLAGS.image_size, FLAGS.image_format)
-    n_o, s_o = ours(speed_root, os.path.join(work, "ours"), FLAGS.image_size,
+    n_o, s_o, c_o = ours(speed_root, os.path.join(work, "ours"), FLAGS.image_size,
                     FLAGS.image_format, workers)
     rate_t, rate_o = n_t / s_t, n_o / s_o
     print()
     print("Converting %dx%d fundus JPEGs to %d px %s records (%d CPU cores)"
           % (FLAGS.width, FLAGS.height, FLAGS.image_size, FLAGS.image_format,
              os.cpu_count() or 1))
-    print("| method | images | seconds | images/s | speed-up |")
-    print("|---|---:|---:|---:|---:|")
+    print("| method | images | seconds | images/s | speed-up | CPU ms/image |")
+    print("|---|---:|---:|---:|---:|---:|")
     print("| tutorial: full decode, crop, bicubic resize, re-encode, 1 process "
-          "| %d | %.1f | %.1f | 1.0x |" % (n_t, s_t, rate_t))
+          "| %d | %.1f | %.1f | 1.0x | %.0f |" % (n_t, s_t, rate_t, 1000 * c_t / n_t))
     print("| slim-med: DCT-scaled decode, crop, resize+pad, %d workers "
-          "| %d | %.1f | %.1f | %.1fx |" % (workers, n_o, s_o, rate_o, rate_o / rate_t))
+          "| %d | %.1f | %.1f | %.1fx | %.0f |" % (workers, n_o, s_o, rate_o,
+                                                  rate_o / rate_t, 1000 * c_o / n_o))
+    print("(wall-clock speed-up depends on other load on the machine; CPU time "
+          "per image does not: on %d idle cores expect about %.1fx)"
+          % (workers, (c_t / n_t) / (c_o / n_o) * min(workers, os.cpu_count() or 1)))
 
     small = FLAGS.memory_images
     big = small * FLAGS.memory_scale
