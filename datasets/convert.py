@@ -186,7 +186,7 @@ def run(config: Config) -> Result:
   """Converts one dataset. Raises ConversionError for unusable input."""
   layout = config.layout or config.dataset_name
   dataset_dir = config.dataset_dir
-  if not dataset_dir or not os.path.isdir(dataset_dir):
+  if not dataset_dir or not sources_lib.base.isdir(dataset_dir):
     raise ConversionError("--dataset_dir=%s is not a folder: point it at the "
                           "raw %s data" % (dataset_dir, layout))
   output_dir = config.output_dir or os.path.join(dataset_dir, "tfrecords")

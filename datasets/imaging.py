@@ -80,6 +80,24 @@ def read_bytes(path: str) -> bytes:
     return f.read()
 
 
+def read_head(path: str, size: int) -> bytes:
+  """The first ``size`` bytes of a file."""
+  if "://" in path:
+    from tf_compat import tf
+    with tf.io.gfile.GFile(path, "rb") as f:
+      return f.read(size)
+  with open(path, "rb") as f:
+    return f.read(size)
+
+
+def open_binary(path: str):
+  """A seekable binary file object (tf.io.gfile for remote paths)."""
+  if "://" in path:
+    from tf_compat import tf
+    return tf.io.gfile.GFile(path, "rb")
+  return open(path, "rb")
+
+
 def is_dicom(path: str, data: Optional[bytes] = None) -> bool:
   if path.lower().endswith(DICOM_EXTENSIONS):
     return True
@@ -412,15 +430,15 @@ def probe(path: str) -> dict:
   """Cheap header look: {'channels': 1|3, 'bit_depth': 8|16} (no pixel decode)."""
   data_head = b""
   if not path.lower().endswith(DICOM_EXTENSIONS):
-    with open(path, "rb") as f:
-      data_head = f.read(132)
+    data_head = read_head(path, 132)
   if is_dicom(path, data_head):
     import pydicom
-    ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+    with open_binary(path) as f:
+      ds = pydicom.dcmread(f, stop_before_pixels=True, force=True)
     samples = int(getattr(ds, "SamplesPerPixel", 1) or 1)
     bits = int(getattr(ds, "BitsStored", 8) or 8)
     return {"channels": 3 if samples == 3 else 1, "bit_depth": 16 if bits > 8 else 8}
-  with Image.open(path) as img:
+  with open_binary(path) as f, Image.open(f) as img:
     mode = img.mode
   if mode.startswith("I"):
     return {"channels": 1, "bit_depth": 16}

@@ -7,6 +7,7 @@ anonymised here (``tfexample.anonymize``), so raw ids never leave a source.
 """
 import csv
 import dataclasses
+import io
 import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -69,8 +70,35 @@ class Source:
     raise NotImplementedError
 
 
+# File system access goes through tf.io.gfile (local paths, gs://, ...).
+def _gfile():
+  from tf_compat import tf
+  return tf.io.gfile
+
+
+def isdir(path: str) -> bool:
+  return _gfile().isdir(path)
+
+
+def exists(path: str) -> bool:
+  return _gfile().exists(path)
+
+
+def isfile(path: str) -> bool:
+  return exists(path) and not isdir(path)
+
+
+def listdir(path: str) -> List[str]:
+  return sorted(name.rstrip("/") for name in _gfile().listdir(path))
+
+
+def read_text(path: str) -> str:
+  with _gfile().GFile(path, "rb") as f:
+    return f.read().decode("utf-8-sig")
+
+
 def require_dir(path: str, what: str) -> None:
-  if not os.path.isdir(path):
+  if not isdir(path):
     raise SourceError("%s not found: expected %s" % (path, what))
 
 
@@ -102,9 +130,9 @@ def read_csv(path: str, required: Sequence[str], what: str):
 
   Returns (column index dict, iterator of (line number, row list)).
   """
-  if not os.path.isfile(path):
+  if not isfile(path):
     raise SourceError("%s not found: expected %s" % (path, what))
-  f = open(path, newline="", encoding="utf-8-sig")
+  f = io.StringIO(read_text(path), newline="")
   reader = csv.reader(f)
   try:
     header = [h.strip() for h in next(reader)]
@@ -149,7 +177,13 @@ def anonymize(patient_id: str) -> str:
 
 def walk_files(root: str):
   """Sorted (dirpath, filename) pairs under root, hidden folders skipped."""
-  for dirpath, dirnames, filenames in os.walk(root):
-    dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-    for name in sorted(filenames):
-      yield dirpath, name
+  folders = []
+  for name in listdir(root):
+    path = os.path.join(root, name)
+    if isdir(path):
+      if not name.startswith("."):
+        folders.append(path)
+    else:
+      yield root, name
+  for folder in folders:
+    yield from walk_files(folder)

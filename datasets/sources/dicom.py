@@ -11,6 +11,7 @@ file's relative path, since DICOM file names often carry accession numbers.
 Nothing from the header but the label reaches records or reports.
 """
 import csv
+import io
 import os
 
 from datasets import imaging, tfexample
@@ -29,9 +30,8 @@ def _looks_dicom(path):
   if path.lower().endswith(imaging.DICOM_EXTENSIONS):
     return True
   try:
-    with open(path, "rb") as f:
-      head = f.read(132)
-  except OSError:
+    head = imaging.read_head(path, 132)
+  except (OSError, IOError):
     return False
   return imaging.is_dicom(path, head)
 
@@ -53,38 +53,38 @@ class Dicom(base.Source):
     mentioned = set()
     if options.labels_file:
       labels_path = options.labels_file
-      if not os.path.isabs(labels_path) and not os.path.exists(labels_path):
+      if not os.path.isabs(labels_path) and not base.exists(labels_path):
         labels_path = os.path.join(dataset_dir, labels_path)
-      if not os.path.isfile(labels_path):
+      if not base.isfile(labels_path):
         raise base.SourceError("%s not found: expected a CSV whose first column "
                                "is the file (relative to %s) and second the label"
                                % (options.labels_file, dataset_dir))
-      with open(labels_path, newline="", encoding="utf-8-sig") as f:
-        for line, row in enumerate(csv.reader(f), start=1):
-          if not row or all(not c.strip() for c in row):
-            continue
-          where = "%s:%d" % (os.path.basename(labels_path), line)
-          if line == 1 and row[0].strip().lower() in HEADER_WORDS:
-            continue
-          if len(row) < 2:
-            if line == 1:
-              raise base.SourceError("%s: expected two columns (file, label), "
-                                     "found %d" % (labels_path, len(row)))
-            skipped.append(base.Skipped(where, "row has fewer than 2 columns"))
-            continue
-          rel, label = row[0].strip().replace("\\", "/"), row[1].strip()
-          mentioned.add(rel)
-          if known is not None and label not in known:
-            skipped.append(base.Skipped(where, "label %r outside the known set"
-                                        % label))
-            continue
-          if not os.path.isfile(os.path.join(dataset_dir, rel)):
-            skipped.append(base.Skipped(where, "file missing (%s)" % reference(rel)))
-            continue
-          if rel in labelled:
-            skipped.append(base.Skipped(where, "duplicate row (first kept)"))
-            continue
-          labelled[rel] = label
+      text = io.StringIO(base.read_text(labels_path), newline="")
+      for line, row in enumerate(csv.reader(text), start=1):
+        if not row or all(not c.strip() for c in row):
+          continue
+        where = "%s:%d" % (os.path.basename(labels_path), line)
+        if line == 1 and row[0].strip().lower() in HEADER_WORDS:
+          continue
+        if len(row) < 2:
+          if line == 1:
+            raise base.SourceError("%s: expected two columns (file, label), "
+                                   "found %d" % (labels_path, len(row)))
+          skipped.append(base.Skipped(where, "row has fewer than 2 columns"))
+          continue
+        rel, label = row[0].strip().replace("\\", "/"), row[1].strip()
+        mentioned.add(rel)
+        if known is not None and label not in known:
+          skipped.append(base.Skipped(where, "label %r outside the known set"
+                                      % label))
+          continue
+        if not base.isfile(os.path.join(dataset_dir, rel)):
+          skipped.append(base.Skipped(where, "file missing (%s)" % reference(rel)))
+          continue
+        if rel in labelled:
+          skipped.append(base.Skipped(where, "duplicate row (first kept)"))
+          continue
+        labelled[rel] = label
       listed = mentioned
       for dirpath, name in base.walk_files(dataset_dir):
         path = os.path.join(dirpath, name)
@@ -104,7 +104,8 @@ class Dicom(base.Source):
     for rel in candidates:
       path = os.path.join(dataset_dir, rel)
       try:
-        ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+        with imaging.open_binary(path) as f:
+          ds = pydicom.dcmread(f, stop_before_pixels=True, force=True)
         if "SOPClassUID" not in ds and "PatientID" not in ds and "Rows" not in ds:
           raise ValueError("no DICOM header")
       except Exception as err:  # pydicom raises many types for non-DICOM files

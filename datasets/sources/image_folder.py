@@ -15,10 +15,10 @@ NOT_CLASSES = ("tfrecords",)
 def scan_class_folders(root, options, what, exclude=NOT_CLASSES):
   base.require_dir(root, what)
   skipped = []
-  folders = sorted(d for d in os.listdir(root)
-                   if os.path.isdir(os.path.join(root, d))
-                   and not d.startswith(".") and d not in exclude
-                   and not os.path.exists(os.path.join(root, d, "dataset_info.json")))
+  folders = [d for d in base.listdir(root)
+             if not d.startswith(".") and d not in exclude
+             and base.isdir(os.path.join(root, d))
+             and not base.exists(os.path.join(root, d, "dataset_info.json"))]
   if not folders:
     raise base.SourceError("no class folders in %s: expected %s" % (root, what))
   known = set(options.class_names) if options.class_names else None

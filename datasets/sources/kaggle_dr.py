@@ -23,10 +23,10 @@ class KaggleDR(base.Source):
                      "trainLabels.csv")
     csv_path = options.labels_file or os.path.join(dataset_dir, "trainLabels.csv")
     folder = os.path.join(dataset_dir, "train")
-    if not os.path.isdir(folder):
+    if not base.isdir(folder):
       folder = dataset_dir
     files = {}
-    for name in sorted(os.listdir(folder)):
+    for name in base.listdir(folder):
       if base.is_image_name(name):
         files.setdefault(os.path.splitext(name)[0], os.path.join(folder, name))
     index, rows = base.read_csv(

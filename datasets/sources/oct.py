@@ -22,9 +22,9 @@ class KermanyOCT(base.Source):
     what = "<dataset_dir>/{train,val,test}/{%s}/*.jpeg" % ",".join(CLASSES)
     base.require_dir(dataset_dir, what)
     root = dataset_dir
-    if not os.path.isdir(os.path.join(root, "train")):
-      inner = [d for d in os.listdir(root)
-               if os.path.isdir(os.path.join(root, d, "train"))]
+    if not base.isdir(os.path.join(root, "train")):
+      inner = [d for d in base.listdir(root)
+               if base.isdir(os.path.join(root, d, "train"))]
       if len(inner) != 1:
         raise base.SourceError("%s has no train/ folder: expected %s"
                                % (dataset_dir, what))
@@ -34,11 +34,11 @@ class KermanyOCT(base.Source):
     patient_splits = {}
     for folder, split in SPLITS.items():
       split_dir = os.path.join(root, folder)
-      if not os.path.isdir(split_dir):
+      if not base.isdir(split_dir):
         continue
-      for class_folder in sorted(os.listdir(split_dir)):
+      for class_folder in base.listdir(split_dir):
         class_dir = os.path.join(split_dir, class_folder)
-        if not os.path.isdir(class_dir) or class_folder.startswith("."):
+        if class_folder.startswith(".") or not base.isdir(class_dir):
           continue
         if class_folder not in known:
           skipped.append(base.Skipped(class_dir, "class folder %r outside the "
