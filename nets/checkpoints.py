@@ -108,9 +108,10 @@ def main(argv=None):
     raise SystemExit("usage: python -m nets.checkpoints MODEL PATH "
                      "[NUM_CLASSES] [DEPTH_MULTIPLIER] [IMAGE_SIZE]")
   model_name, path = args[0], args[1]
-  num_classes = int(args[2]) if len(args) > 2 else None
-  depth_multiplier = float(args[3]) if len(args) > 3 else None
-  image_size = int(args[4]) if len(args) > 4 else None
+  args += [""] * (5 - len(args))  # "" = the default
+  num_classes = int(args[2]) if args[2] else None
+  depth_multiplier = float(args[3]) if args[3] else None
+  image_size = int(args[4]) if args[4] else None
   written = make_standin_checkpoint(model_name, path, num_classes,
                                     depth_multiplier, image_size)
   print("Wrote a STAND-IN %s checkpoint (official variable names, random "

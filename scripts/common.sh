@@ -1,0 +1,105 @@
+#!/bin/bash
+# Helpers shared by the experiment scripts in this folder (sourced, not run).
+#
+# Every script accepts a small-run mode, `SMALL=1 scripts/<name>.sh` or
+# `scripts/<name>.sh --small`: demo data from make_demo_data.py, a thin
+# InceptionV3 (depth_multiplier 0.1) at 107 px and a few steps, so the whole
+# convert -> train -> eval path runs in about a minute. Small mode never
+# downloads anything: fine-tune scripts use a STAND-IN checkpoint with the
+# official variable names and random values (nets/checkpoints.py).
+
+REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PYTHON="${PYTHON:-python}"
+# Top-level scripts are called by path; packages import from the checkout.
+export PYTHONPATH="${REPO_DIR}${PYTHONPATH:+:${PYTHONPATH}}"
+
+# small_mode "$@": sets SMALL=1 when --small is given; SMALL may also come
+# from the environment.
+small_mode() {
+  SMALL="${SMALL:-0}"
+  local arg
+  for arg in "$@"; do
+    case "${arg}" in
+      --small) SMALL=1 ;;
+      -h|--help)
+        sed -n '2,/^set -euo/p' "$0" | sed 's/^# \{0,1\}//; /^set -euo/d'
+        exit 0 ;;
+      *) echo "Unknown argument: ${arg} (use --small or set variables, see --help)" >&2
+         exit 2 ;;
+    esac
+  done
+}
+
+# ensure_checkpoint MODEL_NAME DIR [DEPTH_MULTIPLIER IMAGE_SIZE]
+#
+# Makes sure DIR/<model>.ckpt exists. In small mode writes a stand-in;
+# otherwise downloads and unpacks the official TF-Slim archive (e.g.
+# http://download.tensorflow.org/models/inception_v3_2016_08_28.tar.gz), and
+# if that fails says how to supply it by hand.
+ensure_checkpoint() {
+  local model="$1" dir="$2" depth="${3:-1.0}" size="${4:-}"
+  local ckpt="${dir}/${model}.ckpt"
+  if compgen -G "${ckpt}*" > /dev/null; then
+    echo "Using checkpoint ${ckpt}"
+    return 0
+  fi
+  mkdir -p "${dir}"
+  if [[ "${SMALL}" == "1" ]]; then
+    echo "SMALL mode: writing a STAND-IN ${model} checkpoint (official names, random values)"
+    "${PYTHON}" -m nets.checkpoints "${model}" "${ckpt}" "" "${depth}" ${size}
+    return 0
+  fi
+  # CHECKPOINT_URL overrides the official address (a mirror, a file:// URL).
+  local url="${CHECKPOINT_URL:-}"
+  if [[ -z "${url}" ]]; then
+    url="$("${PYTHON}" -c "
+import sys
+from nets.checkpoints import OFFICIAL_CHECKPOINTS
+print(OFFICIAL_CHECKPOINTS[sys.argv[1]][0])" "${model}" 2> /dev/null)" || url=""
+  fi
+  if [[ -z "${url}" ]]; then
+    echo "No official checkpoint known for ${model}; put it at ${ckpt}" >&2
+    exit 1
+  fi
+  local archive="${dir}/$(basename "${url}")"
+  echo "Downloading ${url} to ${dir}"
+  if "${PYTHON}" -c "
+import sys, urllib.request
+urllib.request.urlretrieve(sys.argv[1], sys.argv[2])" "${url}" "${archive}.part" \
+      && mv "${archive}.part" "${archive}" && tar -xzf "${archive}" -C "${dir}" \
+      && compgen -G "${ckpt}*" > /dev/null; then
+    rm -f "${archive}"
+    echo "Unpacked ${ckpt}"
+    return 0
+  fi
+  rm -f "${archive}.part"
+  cat >&2 <<MSG
+Could not download or unpack the pretrained checkpoint:
+  ${url}
+Supply it by hand, on a machine with internet access:
+  curl -LO ${url}       (or wget ${url})
+  mkdir -p ${dir}
+  tar -xzf $(basename "${url}") -C ${dir}
+so that ${ckpt} exists, then run this script again
+(or set PRETRAINED_CHECKPOINT_DIR to the folder that holds ${model}.ckpt).
+MSG
+  exit 1
+}
+
+# print_accuracy EVAL_DIR: one line with the headline numbers of metrics.json.
+print_accuracy() {
+  "${PYTHON}" - "$1/metrics.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+if m.get("task") == "multilabel":
+  print("RESULT %s: mean AUC %s over %d images" % (
+      sys.argv[1], m.get("auc"), m.get("num_examples", 0)))
+else:
+  support = [sum(row) for row in m.get("confusion_matrix", [])] or [1]
+  chance = max(support) / float(sum(support))
+  print("RESULT %s: accuracy %.3f on %d images (chance, always the most "
+        "common class: %.3f; quadratic kappa %s)" % (
+            sys.argv[1], m["accuracy"], m.get("num_examples", 0), chance,
+            "%.3f" % m["kappa"] if m.get("kappa") is not None else "n/a"))
+PY
+}
