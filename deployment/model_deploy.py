@@ -125,10 +125,10 @@ def optimize_clones(clones: List[Clone], optimizer, var_list, num_clones_total=N
       if n > 1:
         loss = tf.math.divide(loss, float(n), name="scaled_clone_loss")
       if i == 0 and regularization:
-        loss = loss + tf.add_n(regularization, name="regularization_loss")
+        loss = loss + tf.add_n(regularization, name="sum_regularization_losses")
       clone_losses.append(loss)
       grads.append(optimizer.compute_gradients(loss, var_list=var_list))
-  total_loss = tf.add_n(clone_losses, name="total_loss")
+  total_loss = tf.add_n(clone_losses, name="sum_clone_losses")
   if n == 1:
     return total_loss, grads[0]
   summed = []
