@@ -245,3 +245,16 @@ def test_own_dataset_name_with_layout_and_keep_originals(demo_image_folder, tmp_
   assert splits["train"][0]["image"].shape == (64, 64, 1)   # original size kept
   assert all(n.startswith("pneumoconiosis_") for n in os.listdir(out)
              if n.endswith(".tfrecord"))
+
+
+def test_oct_without_val_folder_carves_validation_by_patient(make_demo, tmp_path):
+  import shutil
+  d = make_demo("oct", per_class=(6, 2, 2))
+  shutil.rmtree(os.path.join(d["root"], "val"))
+  out = tmp_path / "out"
+  run("oct", d["root"], out, validation_size=0.25)
+  info, splits = read_all(out)
+  assert len(splits["test"]) == 8 and len(splits["train"]) + len(splits["validation"]) == 24
+  assert 4 <= len(splits["validation"]) <= 8
+  train_groups = {r["patient_group"] for r in splits["train"]}
+  assert not train_groups & {r["patient_group"] for r in splits["validation"]}

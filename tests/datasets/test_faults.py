@@ -153,3 +153,9 @@ def test_existing_output_is_never_destroyed(demo_flowers, tmp_path):
   assert {n: open(out / n, "rb").read() for n in os.listdir(out)} == before
   run("flowers", demo_flowers["root"], out, image_size=40, overwrite=True)
   assert dataset_info.read(str(out)).image_size == 40
+
+
+def test_dicom_without_labels_is_one_line_error(make_demo, tmp_path):
+  d = make_demo("dicom", num_patients=1, per_patient=1)
+  with pytest.raises(convert.ConversionError, match="--labels_file.*--label_tag"):
+    run("dicom", d["root"], tmp_path / "out")
