@@ -137,8 +137,9 @@ def _reference(scan, record) -> str:
 
 
 def _probe(records, limit=16):
+  """Channels and bit depth from the headers of a spread-out sample of files."""
   channels, bit_depth = [], []
-  for record in records[:limit]:
+  for record in records[::max(1, len(records) // limit)][:limit]:
     try:
       found = imaging.probe(record.path)
     except Exception:  # broken files are reported later, at conversion
