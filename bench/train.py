@@ -1,0 +1,156 @@
+"""Training throughput: the real input pipeline against in-memory batches.
+
+For one model/size/batch this builds the same training graph twice per mode
+-- fed by deployment.input_pipeline.make_dataset (records -> decode ->
+preprocess), or by one batch held in a variable (no input cost) -- and
+measures images/s for full training and for head-only fine-tuning
+(--trainable_scopes Logits/AuxLogits). Pipeline efficiency = pipeline / in-memory.
+
+  python bench/train.py                       # InceptionV3, 299 px, batch 16
+  python bench/train.py --image_size=107 --depth_multiplier=0.1 --steps=5  # quick
+
+Without --dataset_dir it writes synthetic JPEG records (--num_records of
+--record_size px, the converter's format) to a temporary folder.
+"""
+import io
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+from tf_compat import slim, tf  # noqa: E402
+from datasets import dataset_factory, dataset_info, tfexample  # noqa: E402
+from deployment import input_pipeline  # noqa: E402
+from nets import nets_factory  # noqa: E402
+from preprocessing import preprocessing_factory  # noqa: E402
+from training import losses as losses_lib  # noqa: E402
+from training import optimizers, restore  # noqa: E402
+
+flags.DEFINE_string("model_name", "inception_v3", "Model to benchmark.")
+flags.DEFINE_float("depth_multiplier", None, "Thin the net (quick runs).")
+flags.DEFINE_integer("image_size", 299, "Net input size.")
+flags.DEFINE_integer("batch_size", 16, "Batch size.")
+flags.DEFINE_integer("steps", 10, "Timed steps per configuration.")
+flags.DEFINE_integer("warmup_steps", 2, "Untimed steps first.")
+flags.DEFINE_string("dataset_dir", None, "Converted dataset (default: synthetic).")
+flags.DEFINE_string("dataset_split_name", "train", "Split to read.")
+flags.DEFINE_integer("num_records", 256, "Synthetic records to write.")
+flags.DEFINE_integer("record_size", 320, "Synthetic record image size.")
+flags.DEFINE_string("preprocessing_name", None, "Default: the model's.")
+flags.DEFINE_integer("num_readers", 4, "--num_readers of the pipeline.")
+flags.DEFINE_integer("num_preprocessing_threads", 4, "Parallel map calls.")
+flags.DEFINE_list("modes", ["full", "heads"], "full = all variables train; "
+                  "heads = only the logits scopes (fine-tuning).")
+FLAGS = flags.FLAGS
+
+
+def write_synthetic(directory, num_records, size, num_classes=5, shards=4):
+  from PIL import Image
+  rng = np.random.RandomState(0)
+  per_shard = [[] for _ in range(shards)]
+  counts = [0] * num_classes
+  for i in range(num_records):
+    label = i % num_classes
+    counts[label] += 1
+    pixels = rng.randint(0, 255, size=(size, size, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=90)
+    per_shard[i % shards].append(tfexample.make_example(
+        buffer.getvalue(), "jpeg", size, size, 3, 8, label, "img%05d" % i))
+  for s, examples in enumerate(per_shard):
+    path = os.path.join(directory, "bench_train_%05d-of-%05d.tfrecord" % (s, shards))
+    with tf.io.TFRecordWriter(path) as writer:
+      for example in examples:
+        writer.write(example.SerializeToString())
+  info = dataset_info.DatasetInfo(
+      name="bench", class_names=[str(c) for c in range(num_classes)],
+      splits={"train": dataset_info.SplitInfo(num_records, shards, counts)},
+      image_format="jpeg", image_size=size)
+  dataset_info.write(info, directory)
+  return directory
+
+
+def measure(split, mode, feed):
+  """images/s of ``steps`` training steps (after warm-up)."""
+  spec = nets_factory.get_spec(FLAGS.model_name)
+  with tf.Graph().as_default():
+    network_fn = nets_factory.get_network_fn(
+        FLAGS.model_name, split.num_classes, weight_decay=0.00004,
+        is_training=True, depth_multiplier=FLAGS.depth_multiplier)
+    preprocess = preprocessing_factory.get_preprocessing(
+        FLAGS.preprocessing_name or spec.preprocessing, is_training=True)
+    dataset = input_pipeline.make_dataset(
+        split, preprocess, FLAGS.image_size, FLAGS.batch_size, is_training=True,
+        num_readers=FLAGS.num_readers,
+        num_parallel_calls=FLAGS.num_preprocessing_threads)
+    batch = tf.compat.v1.data.make_one_shot_iterator(dataset).get_next()
+    if feed == "memory":
+      held_images = tf.Variable(tf.zeros_like(batch["images"]), trainable=False,
+                                collections=[tf.compat.v1.GraphKeys.LOCAL_VARIABLES])
+      held_labels = tf.Variable(tf.zeros_like(batch["labels"]), trainable=False,
+                                collections=[tf.compat.v1.GraphKeys.LOCAL_VARIABLES])
+      load = tf.group(held_images.assign(batch["images"]),
+                      held_labels.assign(batch["labels"]))
+      images, labels = held_images.read_value(), held_labels.read_value()
+    else:
+      load = None
+      images, labels = batch["images"], batch["labels"]
+    logits, end_points = network_fn(images)
+    loss_config = losses_lib.LossConfig(split)
+    if "AuxLogits" in end_points:
+      loss_config.add(end_points["AuxLogits"], labels, loss_weight=0.4)
+    loss_config.add(logits, labels)
+    total = tf.compat.v1.losses.get_total_loss()
+    scopes = ",".join(spec.logits_scopes) if mode == "heads" else None
+    var_list = restore.variables_to_train(scopes)
+    optimizer = optimizers.configure_optimizer(
+        0.01, optimizers.OptimizerParams(optimizer="rmsprop"))
+    update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)
+    grads = optimizer.compute_gradients(total, var_list=var_list)
+    train_op = tf.group(optimizer.apply_gradients(grads), *update_ops)
+    with tf.compat.v1.Session() as sess:
+      sess.run([tf.compat.v1.global_variables_initializer(),
+                tf.compat.v1.local_variables_initializer()])
+      if load is not None:
+        sess.run(load)
+      for _ in range(FLAGS.warmup_steps):
+        sess.run(train_op)
+      start = time.time()
+      for _ in range(FLAGS.steps):
+        sess.run(train_op)
+      elapsed = time.time() - start
+  return FLAGS.steps * FLAGS.batch_size / elapsed
+
+
+def main(unused_argv):
+  tmp = None
+  dataset_dir = FLAGS.dataset_dir
+  if not dataset_dir:
+    tmp = tempfile.TemporaryDirectory(prefix="bench_train_")
+    dataset_dir = write_synthetic(tmp.name, FLAGS.num_records, FLAGS.record_size)
+  split = dataset_factory.get_split(None, FLAGS.dataset_split_name, dataset_dir)
+  rows = []
+  for mode in FLAGS.modes:
+    memory = measure(split, mode, "memory")
+    pipeline = measure(split, mode, "pipeline")
+    rows.append((mode, pipeline, memory))
+    print("%s: pipeline %.2f images/s, in-memory %.2f images/s" % (mode, pipeline, memory),
+          flush=True)
+  print()
+  print("%s, %d px, batch %d, depth_multiplier %s, %d steps, %d CPU cores" % (
+      FLAGS.model_name, FLAGS.image_size, FLAGS.batch_size,
+      FLAGS.depth_multiplier or 1.0, FLAGS.steps, os.cpu_count()))
+  print("%-8s %18s %18s %10s" % ("mode", "pipeline img/s", "in-memory img/s", "ratio"))
+  for mode, pipeline, memory in rows:
+    print("%-8s %18.2f %18.2f %10.3f" % (mode, pipeline, memory, pipeline / memory))
+  if tmp is not None:
+    tmp.cleanup()
+
+
+if __name__ == "__main__":
+  app.run(main)
