@@ -282,7 +282,7 @@ def run(config: Config) -> Result:
       num_workers, preprocessing["image_format"], progress=config.progress)
 
   split_infos = collections.OrderedDict()
-  manifest_rows, decode_skipped = [], []
+  decode_skipped = []
   for split in split_lib.SPLIT_ORDER:
     mine = [s for s in stats if s.split == split]
     if not mine:
@@ -291,7 +291,6 @@ def run(config: Config) -> Result:
     patients = set()
     for s in mine:
       patients.update(s.patient_groups)
-      manifest_rows.extend(s.manifest)
       decode_skipped.extend(s.skipped)
     split_infos[split] = info_lib.SplitInfo(
         num_examples=sum(s.examples for s in mine), num_shards=len(mine),
@@ -307,7 +306,9 @@ def run(config: Config) -> Result:
 
   with tf.io.gfile.GFile(os.path.join(output_dir, info_lib.MANIFEST_FILENAME),
                          "w") as f:
-    f.write(split_lib.manifest_csv(manifest_rows))
+    f.write(split_lib.manifest_csv([]))   # the header
+    for row in writer.manifest_rows(output_dir, shards):
+      f.write(split_lib.manifest_csv([row], header=False))
   report.update({
       "written": written,
       "skipped": len(scan.skipped) + len(decode_skipped),

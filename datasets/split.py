@@ -112,11 +112,12 @@ def label_text(label: Sequence[int], class_names: Sequence[str]) -> str:
   return "|".join(class_names[i] for i in label)
 
 
-def manifest_csv(rows) -> str:
+def manifest_csv(rows, header: bool = True) -> str:
   """CSV text of (source_id, patient_group, split, label) rows."""
   out = io.StringIO()
   writer = csv.writer(out, lineterminator="\n")
-  writer.writerow(MANIFEST_COLUMNS)
+  if header:
+    writer.writerow(MANIFEST_COLUMNS)
   writer.writerows(rows)
   return out.getvalue()
 

@@ -124,10 +124,22 @@ class ShardStats:
   skipped: List[Dict[str, str]]
 
   @classmethod
-  def load(cls, path):
+  def load(cls, path, with_manifest=False):
     from tf_compat import tf
     with tf.io.gfile.GFile(path, "r") as f:
-      return cls(**json.load(f))
+      data = json.load(f)
+    if not with_manifest:
+      data["manifest"] = []   # kept on disk, read back one shard at a time
+    return cls(**data)
+
+
+def manifest_rows(output_dir: str, shards: Sequence[Shard]):
+  """Manifest rows of every written shard, streamed from the shard stats."""
+  for shard in shards:
+    stats = ShardStats.load(os.path.join(output_dir, STATE_DIR,
+                                         shard.filename + ".json"),
+                            with_manifest=True)
+    yield from stats.manifest
 
 
 def atomic_json(path: str, data, indent=None) -> None:
@@ -217,6 +229,7 @@ def write_shards(shards: Sequence[Shard], output_dir: str, preprocessing: dict,
       atomic_json(os.path.join(state, shard.filename + ".json"),
                   dataclasses.asdict(stats))
       tf.io.gfile.rename(partial, final, overwrite=True)
+      stats.manifest = []
       done[shard.filename] = stats
   finally:
     bar.close()
