@@ -60,6 +60,7 @@ class Result:
   written: int
   skipped: int
   seconds: float
+  processed: int                         # inputs read in this run (not resumed)
   report_path: str
 
   @property
@@ -69,7 +70,7 @@ class Result:
   def summary(self) -> str:
     parts = ", ".join("%s %d" % (k, v.num_examples) for k, v in self.info.splits.items())
     shards = sum(v.num_shards for v in self.info.splits.values())
-    rate = self.written / self.seconds if self.seconds > 0 else 0.0
+    rate = self.processed / self.seconds if self.seconds > 0 else 0.0
     return ("%s: wrote %d images (%s) in %d shards to %s; skipped %d (see %s); "
             "%.1f images/s" % (self.info.name, self.written, parts, shards,
                                self.output_dir, self.skipped,
@@ -277,7 +278,7 @@ def run(config: Config) -> Result:
     writer.atomic_json(plan_path, {"fingerprint": fingerprint})
 
   num_workers = config.num_workers or os.cpu_count() or 1
-  stats, seconds = writer.write_shards(
+  stats, seconds, processed = writer.write_shards(
       shards, output_dir, preprocessing, scan.class_names, multilabel,
       num_workers, preprocessing["image_format"], progress=config.progress)
 
@@ -322,7 +323,8 @@ def run(config: Config) -> Result:
   writer.atomic_json(report_path, report, indent=2)
   info_lib.write(info, output_dir)   # last: its presence marks a finished run
   _remove(output_dir, [writer.STATE_DIR])
-  result = Result(output_dir, info, written, report["skipped"], seconds, report_path)
+  result = Result(output_dir, info, written, report["skipped"], seconds, processed,
+                  report_path)
   if written == 0:
     raise ConversionError("no image could be read: %d input(s) skipped, see %s"
                           % (result.skipped, report_path))

@@ -165,8 +165,10 @@ def completed_shards(output_dir: str, shards: Sequence[Shard]) -> Dict[str, Shar
 def write_shards(shards: Sequence[Shard], output_dir: str, preprocessing: dict,
                  class_names: Sequence[str], multilabel: bool, num_workers: int,
                  image_format: str = "png", progress: bool = True,
-                 ) -> Tuple[List[ShardStats], float]:
-  """Writes every shard not already complete; returns (stats of all, seconds).
+                 ) -> Tuple[List[ShardStats], float, int]:
+  """Writes every shard not already complete.
+
+  Returns (stats of all shards, seconds, inputs processed in this run).
 
   The caller has written ``.conversion/plan.json`` (see convert.py).
   """
@@ -235,4 +237,4 @@ def write_shards(shards: Sequence[Shard], output_dir: str, preprocessing: dict,
     bar.close()
     results.close()
   elapsed = time.time() - started
-  return [done[s.filename] for s in shards], elapsed
+  return [done[s.filename] for s in shards], elapsed, len(tasks)
