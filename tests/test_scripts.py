@@ -1,0 +1,117 @@
+"""scripts/: one bash script per experiment, each runnable in its small mode."""
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPTS = sorted(p for p in glob.glob(os.path.join(REPO, "scripts", "*.sh"))
+                 if os.path.basename(p) != "common.sh")
+FINETUNE = [p for p in SCRIPTS if "finetune_" in os.path.basename(p)]
+NAMES = [os.path.basename(p) for p in SCRIPTS]
+
+
+def _env(tmp_path, **extra):
+  env = dict(os.environ)
+  env.update({"PYTHON": sys.executable, "WORK_DIR": str(tmp_path / "work"),
+              "TF_CPP_MIN_LOG_LEVEL": "2"})
+  env.pop("SMALL", None)
+  env.update(extra)
+  return env
+
+
+def test_one_script_per_experiment():
+  assert set(NAMES) >= {
+      "run_demo.sh", "finetune_inception_v3_on_diabetic.sh",
+      "finetune_inception_v3_on_oct.sh",
+      "finetune_inception_v3_on_pneumoconiosis.sh",
+      "train_inception_v3_from_scratch.sh",
+      "train_inception_v3_on_chestxray14.sh"}
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=NAMES)
+def test_script_is_tf_slim_style(path):
+  text = open(path).read()
+  assert text.startswith("#!/bin/bash\n")
+  assert os.access(path, os.X_OK)
+  assert "set -euo pipefail" in text
+  # The settings a user edits are variables near the top.
+  for variable in ("TRAIN_DIR=", "DATASET_DIR="):
+    assert re.search(r"^%s" % variable, text, re.M), variable
+  # convert -> train -> eval, in that order.
+  order = [text.index(s) for s in ("download_and_convert_data.py",
+                                   "train_image_classifier.py",
+                                   "eval_image_classifier.py")]
+  assert order == sorted(order)
+  if path in FINETUNE:
+    assert re.search(r"^PRETRAINED_CHECKPOINT_DIR=", text, re.M)
+    assert "--checkpoint_exclude_scopes=InceptionV3/Logits,InceptionV3/AuxLogits" in text
+    assert "--trainable_scopes=InceptionV3/Logits,InceptionV3/AuxLogits" in text
+  if "pneumoconiosis" in path or "chestxray14" in path:
+    assert "--preprocessing_name=\"${PREPROCESSING}\"" in text
+    assert re.search(r"^PREPROCESSING=xray$", text, re.M)
+
+
+def test_help_and_unknown_argument(tmp_path):
+  script = os.path.join(REPO, "scripts", "run_demo.sh")
+  shown = subprocess.run(["bash", script, "--help"], capture_output=True,
+                         text=True, env=_env(tmp_path))
+  assert shown.returncode == 0 and "SMALL=1" in shown.stdout
+  bad = subprocess.run(["bash", script, "--fast"], capture_output=True,
+                       text=True, env=_env(tmp_path))
+  assert bad.returncode == 2 and "--fast" in bad.stderr
+  assert not (tmp_path / "work").exists()  # nothing ran
+
+
+def _ensure_checkpoint(tmp_path, url):
+  code = ('source "%s/scripts/common.sh"; SMALL=0; '
+          'ensure_checkpoint inception_v3 "%s"' % (REPO, tmp_path / "ckpt"))
+  return subprocess.run(["bash", "-c", code], capture_output=True, text=True,
+                        env=_env(tmp_path, CHECKPOINT_URL=url))
+
+
+def test_checkpoint_download_failure_says_how_to_supply_it(tmp_path):
+  run = _ensure_checkpoint(tmp_path, "file://%s/missing.tar.gz" % tmp_path)
+  assert run.returncode == 1
+  assert "Supply it by hand" in run.stderr
+  assert "tar -xzf missing.tar.gz -C %s" % (tmp_path / "ckpt") in run.stderr
+  assert not glob.glob(str(tmp_path / "ckpt" / "*.part"))
+
+
+def test_checkpoint_download_unpacks_the_archive(tmp_path):
+  payload = tmp_path / "inception_v3.ckpt"
+  payload.write_bytes(b"not really weights")
+  archive = tmp_path / "inception_v3_2016_08_28.tar.gz"
+  with tarfile.open(archive, "w:gz") as tar:
+    tar.add(payload, arcname="inception_v3.ckpt")
+  run = _ensure_checkpoint(tmp_path, "file://%s" % archive)
+  assert run.returncode == 0, run.stderr
+  assert (tmp_path / "ckpt" / "inception_v3.ckpt").read_bytes() == b"not really weights"
+  assert not (tmp_path / "ckpt" / archive.name).exists()  # archive removed
+  again = _ensure_checkpoint(tmp_path, "file://%s/gone.tar.gz" % tmp_path)
+  assert again.returncode == 0 and "Using checkpoint" in again.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SCRIPTS, ids=NAMES)
+def test_script_runs_in_small_mode(path, tmp_path):
+  run = subprocess.run(["bash", path, "--small"], capture_output=True,
+                       text=True, env=_env(tmp_path), timeout=600)
+  assert run.returncode == 0, (run.stdout[-3000:] + run.stderr[-5000:])
+  results = [l for l in run.stdout.splitlines() if l.startswith("RESULT ")]
+  assert results, run.stdout[-3000:]
+  metrics_path = results[-1].split()[1].rstrip(":")
+  with open(metrics_path) as f:
+    metrics = json.load(f)
+  assert metrics["num_examples"] > 0
+  if "chestxray14" in path:
+    assert metrics["task"] == "multilabel"
+  else:
+    assert 0.0 <= metrics["accuracy"] <= 1.0
+  if path in FINETUNE or "chestxray14" in path:
+    assert "STAND-IN" in run.stdout  # small mode never downloads
