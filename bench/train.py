@@ -35,7 +35,8 @@ flags.DEFINE_string("model_name", "inception_v3", "Model to benchmark.")
 flags.DEFINE_float("depth_multiplier", None, "Thin the net (quick runs).")
 flags.DEFINE_integer("image_size", 299, "Net input size.")
 flags.DEFINE_integer("batch_size", 16, "Batch size.")
-flags.DEFINE_integer("steps", 10, "Timed steps per configuration.")
+flags.DEFINE_integer("steps", 12, "Timed steps per configuration.")
+flags.DEFINE_integer("rounds", 3, "Alternating pipeline/in-memory rounds (median).")
 flags.DEFINE_integer("warmup_steps", 2, "Untimed steps first.")
 flags.DEFINE_string("dataset_dir", None, "Converted dataset (default: synthetic).")
 flags.DEFINE_string("dataset_split_name", "train", "Split to read.")
@@ -75,56 +76,83 @@ def write_synthetic(directory, num_records, size, num_classes=5, shards=4):
   return directory
 
 
-def measure(split, mode, feed):
-  """images/s of ``steps`` training steps (after warm-up)."""
-  spec = nets_factory.get_spec(FLAGS.model_name)
-  with tf.Graph().as_default():
-    network_fn = nets_factory.get_network_fn(
-        FLAGS.model_name, split.num_classes, weight_decay=0.00004,
-        is_training=True, depth_multiplier=FLAGS.depth_multiplier)
-    preprocess = preprocessing_factory.get_preprocessing(
-        FLAGS.preprocessing_name or spec.preprocessing, is_training=True)
-    dataset = input_pipeline.make_dataset(
-        split, preprocess, FLAGS.image_size, FLAGS.batch_size, is_training=True,
-        num_readers=FLAGS.num_readers,
-        num_parallel_calls=FLAGS.num_preprocessing_threads)
-    batch = tf.compat.v1.data.make_one_shot_iterator(dataset).get_next()
-    if feed == "memory":
-      held_images = tf.Variable(tf.zeros_like(batch["images"]), trainable=False,
-                                collections=[tf.compat.v1.GraphKeys.LOCAL_VARIABLES])
-      held_labels = tf.Variable(tf.zeros_like(batch["labels"]), trainable=False,
-                                collections=[tf.compat.v1.GraphKeys.LOCAL_VARIABLES])
-      load = tf.group(held_images.assign(batch["images"]),
-                      held_labels.assign(batch["labels"]))
-      images, labels = held_images.read_value(), held_labels.read_value()
-    else:
-      load = None
-      images, labels = batch["images"], batch["labels"]
-    logits, end_points = network_fn(images)
-    loss_config = losses_lib.LossConfig(split)
-    if "AuxLogits" in end_points:
-      loss_config.add(end_points["AuxLogits"], labels, loss_weight=0.4)
-    loss_config.add(logits, labels)
-    total = tf.compat.v1.losses.get_total_loss()
-    scopes = ",".join(spec.logits_scopes) if mode == "heads" else None
-    var_list = restore.variables_to_train(scopes)
-    optimizer = optimizers.configure_optimizer(
-        0.01, optimizers.OptimizerParams(optimizer="rmsprop"))
-    update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)
-    grads = optimizer.compute_gradients(total, var_list=var_list)
-    train_op = tf.group(optimizer.apply_gradients(grads), *update_ops)
-    with tf.compat.v1.Session() as sess:
-      sess.run([tf.compat.v1.global_variables_initializer(),
-                tf.compat.v1.local_variables_initializer()])
+class Runner:
+  """One training graph in its own session, timed in chunks of steps."""
+
+  def __init__(self, split, mode, feed):
+    self.graph = tf.Graph()
+    with self.graph.as_default():
+      self.train_op, load = build(split, mode, feed)
+      self.session = tf.compat.v1.Session(graph=self.graph)
+      self.session.run([tf.compat.v1.global_variables_initializer(),
+                        tf.compat.v1.local_variables_initializer()])
       if load is not None:
-        sess.run(load)
-      for _ in range(FLAGS.warmup_steps):
-        sess.run(train_op)
-      start = time.time()
-      for _ in range(FLAGS.steps):
-        sess.run(train_op)
-      elapsed = time.time() - start
-  return FLAGS.steps * FLAGS.batch_size / elapsed
+        self.session.run(load)
+    for _ in range(FLAGS.warmup_steps):
+      self.session.run(self.train_op)
+
+  def images_per_second(self, steps):
+    start = time.time()
+    for _ in range(steps):
+      self.session.run(self.train_op)
+    return steps * FLAGS.batch_size / (time.time() - start)
+
+  def close(self):
+    self.session.close()
+
+
+def measure(split, mode):
+  """Median images/s (pipeline, in-memory) over alternating rounds, so load
+  from other processes on a shared machine hits both alike."""
+  runners = {feed: Runner(split, mode, feed) for feed in ("pipeline", "memory")}
+  rates = {feed: [] for feed in runners}
+  per_round = max(1, FLAGS.steps // FLAGS.rounds)
+  for _ in range(FLAGS.rounds):
+    for feed, runner in runners.items():
+      rates[feed].append(runner.images_per_second(per_round))
+  for runner in runners.values():
+    runner.close()
+  return float(np.median(rates["pipeline"])), float(np.median(rates["memory"]))
+
+
+def build(split, mode, feed):
+  """The training op fed by the pipeline or by one batch held in memory."""
+  spec = nets_factory.get_spec(FLAGS.model_name)
+  network_fn = nets_factory.get_network_fn(
+      FLAGS.model_name, split.num_classes, weight_decay=0.00004,
+      is_training=True, depth_multiplier=FLAGS.depth_multiplier)
+  preprocess = preprocessing_factory.get_preprocessing(
+      FLAGS.preprocessing_name or spec.preprocessing, is_training=True)
+  dataset = input_pipeline.make_dataset(
+      split, preprocess, FLAGS.image_size, FLAGS.batch_size, is_training=True,
+      num_readers=FLAGS.num_readers,
+      num_parallel_calls=FLAGS.num_preprocessing_threads)
+  batch = tf.compat.v1.data.make_one_shot_iterator(dataset).get_next()
+  if feed == "memory":
+    held_images = tf.Variable(tf.zeros(batch["images"].shape), trainable=False,
+                              collections=[tf.compat.v1.GraphKeys.LOCAL_VARIABLES])
+    held_labels = tf.Variable(tf.zeros(batch["labels"].shape, tf.int64), trainable=False,
+                              collections=[tf.compat.v1.GraphKeys.LOCAL_VARIABLES])
+    load = tf.group(held_images.assign(batch["images"]),
+                    held_labels.assign(batch["labels"]))
+    images, labels = held_images.read_value(), held_labels.read_value()
+  else:
+    load = None
+    images, labels = batch["images"], batch["labels"]
+  logits, end_points = network_fn(images)
+  loss_config = losses_lib.LossConfig(split)
+  if "AuxLogits" in end_points:
+    loss_config.add(end_points["AuxLogits"], labels, loss_weight=0.4)
+  loss_config.add(logits, labels)
+  total = tf.compat.v1.losses.get_total_loss()
+  scopes = ",".join(spec.logits_scopes) if mode == "heads" else None
+  var_list = restore.variables_to_train(scopes)
+  optimizer = optimizers.configure_optimizer(
+      0.01, optimizers.OptimizerParams(optimizer="rmsprop"))
+  update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)
+  grads = optimizer.compute_gradients(total, var_list=var_list)
+  train_op = tf.group(optimizer.apply_gradients(grads), *update_ops)
+  return train_op, load
 
 
 def main(unused_argv):
@@ -136,15 +164,15 @@ def main(unused_argv):
   split = dataset_factory.get_split(None, FLAGS.dataset_split_name, dataset_dir)
   rows = []
   for mode in FLAGS.modes:
-    memory = measure(split, mode, "memory")
-    pipeline = measure(split, mode, "pipeline")
+    pipeline, memory = measure(split, mode)
     rows.append((mode, pipeline, memory))
     print("%s: pipeline %.2f images/s, in-memory %.2f images/s" % (mode, pipeline, memory),
           flush=True)
   print()
-  print("%s, %d px, batch %d, depth_multiplier %s, %d steps, %d CPU cores" % (
-      FLAGS.model_name, FLAGS.image_size, FLAGS.batch_size,
-      FLAGS.depth_multiplier or 1.0, FLAGS.steps, os.cpu_count()))
+  print("%s, %d px, batch %d, depth_multiplier %s, %d steps in %d rounds "
+        "(median), %d CPU cores" % (
+            FLAGS.model_name, FLAGS.image_size, FLAGS.batch_size,
+            FLAGS.depth_multiplier or 1.0, FLAGS.steps, FLAGS.rounds, os.cpu_count()))
   print("%-8s %18s %18s %10s" % ("mode", "pipeline img/s", "in-memory img/s", "ratio"))
   for mode, pipeline, memory in rows:
     print("%-8s %18.2f %18.2f %10.3f" % (mode, pipeline, memory, pipeline / memory))

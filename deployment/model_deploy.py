@@ -75,7 +75,9 @@ def device_scope(config: DeploymentConfig):
   """Context placing the graph for ``config`` (nothing locally)."""
   import contextlib
   device = config.variables_device()
-  return tf.device(device) if device is not None else contextlib.nullcontext()
+  if device is None:
+    return contextlib.nullcontext()
+  return tf.compat.v1.device(device)
 
 
 @dataclasses.dataclass
