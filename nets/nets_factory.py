@@ -126,9 +126,33 @@ def get_network_fn(name: str, num_classes: int, weight_decay: float = 0.0,
           # resnet returns [N, 1, 1, C] unless spatial_squeeze; normalise.
           logits = tf.reshape(logits, [-1, num_classes])
         return logits, end_points
+      if (num_classes and "spatial_squeeze" not in call_kwargs and
+          "spatial_squeeze" in inspect.signature(spec.fn).parameters):
+        # Inputs larger than the default size (e.g. 512 px for small lesions)
+        # leave a spatial grid of logits; average it (identical at 1x1).
+        logits, end_points = spec.fn(images, num_classes=num_classes,
+                                     is_training=is_training,
+                                     spatial_squeeze=False, **call_kwargs)
+        return _average_spatial_logits(logits, end_points)
       return spec.fn(images, num_classes=num_classes or 0,
                      is_training=is_training, **call_kwargs)
 
   network_fn.default_image_size = spec.default_image_size
   network_fn.spec = spec
   return network_fn
+
+
+def _average_spatial_logits(logits, end_points):
+  """[N, h, w, C] logits (and AuxLogits) -> [N, C] by spatial averaging."""
+  def squeeze(tensor):
+    if tensor.shape.rank == 4:
+      return tf.reduce_mean(tensor, axis=[1, 2])
+    return tensor
+  logits = squeeze(logits)
+  for key in ("Logits", "AuxLogits"):
+    if key in end_points:
+      end_points[key] = squeeze(end_points[key])
+  end_points["Logits"] = logits
+  if "Predictions" in end_points:
+    end_points["Predictions"] = tf.nn.softmax(logits, name="Predictions")
+  return logits, end_points

@@ -91,3 +91,17 @@ def test_missing_variables_need_ignore_missing_vars(tmp_path):
     init_fn = restore.make_init_fn(str(tmp_path / "partial.ckpt"),
                                    ignore_missing_vars=True)
     assert not any("Mixed_7c" in n for n in init_fn.restored)
+
+
+def test_inception_v3_trains_above_299_pixels():
+  """--train_image_size larger than 299 (small lesions): a grid of logits is
+  averaged, so the official variables (and checkpoint) still fit."""
+  with tf.Graph().as_default():
+    fn = nets_factory.get_network_fn("inception_v3", 5, is_training=True,
+                                     depth_multiplier=DM)
+    logits, end_points = fn(tf.zeros([2, 523, 523, 3]))
+    assert logits.shape.as_list() == [2, 5]
+    assert end_points["AuxLogits"].shape.as_list() == [2, 5]
+    assert end_points["Predictions"].shape.as_list() == [2, 5]
+    assert "InceptionV3/Logits/Conv2d_1c_1x1/weights" in [
+        v.op.name for v in slim.get_model_variables()]
