@@ -37,7 +37,8 @@ EVAL_EVERY_PHASE=1
 
 if [[ "${SMALL}" == "1" ]]; then
   WORK_DIR="${WORK_DIR:-/tmp/slim-med-small/finetune_oct}"
-  PRETRAINED_CHECKPOINT_DIR="${WORK_DIR}/standin_checkpoint"
+  # A stand-in checkpoint may be shared between small runs (tests do).
+  PRETRAINED_CHECKPOINT_DIR="${STANDIN_CHECKPOINT_DIR:-${WORK_DIR}/standin_checkpoint}"
   DATASET_DIR="${WORK_DIR}/raw"
   TFRECORD_DIR="${WORK_DIR}/tfrecords"
   TRAIN_DIR="${WORK_DIR}/train"
@@ -134,7 +135,9 @@ else
     --weight_decay=0.00004
 fi
 
-evaluate "${FINAL_DIR}"
+if [[ "${SMALL}" != "1" ]]; then
+  evaluate "${FINAL_DIR}"
+fi
 # The Kermany test split (1000 scans in the real data) is reported once, last.
 "${PYTHON}" "${REPO_DIR}/eval_image_classifier.py" \
   --alsologtostderr \

@@ -39,7 +39,8 @@ EVAL_EVERY_PHASE=1
 
 if [[ "${SMALL}" == "1" ]]; then
   WORK_DIR="${WORK_DIR:-/tmp/slim-med-small/finetune_pneumoconiosis}"
-  PRETRAINED_CHECKPOINT_DIR="${WORK_DIR}/standin_checkpoint"
+  # A stand-in checkpoint may be shared between small runs (tests do).
+  PRETRAINED_CHECKPOINT_DIR="${STANDIN_CHECKPOINT_DIR:-${WORK_DIR}/standin_checkpoint}"
   DATASET_DIR="${WORK_DIR}/raw"
   TFRECORD_DIR="${WORK_DIR}/tfrecords"
   TRAIN_DIR="${WORK_DIR}/train"
