@@ -161,6 +161,10 @@ def build_and_train(config: TrainConfig):
   """Trains; returns {'global_step', 'loss'} of the last step and 'steps_run'."""
   if not config.train_dir:
     raise ValueError("You must supply the train directory with --train_dir")
+  if config.mixed_precision and config.sync_replicas:
+    raise ValueError("--mixed_precision with --sync_replicas is not supported "
+                     "(TensorFlow's loss-scale optimizer cannot wrap "
+                     "SyncReplicasOptimizer's session hook); drop one of them")
   split = dataset_factory.get_split(config.dataset_name, config.dataset_split_name,
                                     config.dataset_dir)
   spec = nets_factory.get_spec(config.model_name)
@@ -262,8 +266,9 @@ def build_and_train(config: TrainConfig):
         learning_rate = optimizers.configure_learning_rate(
             split.num_samples, global_step, opt_params)
         optimizer = optimizers.configure_optimizer(learning_rate, opt_params)
+      sync_optimizer = None
       if config.sync_replicas:
-        optimizer = tf.compat.v1.train.SyncReplicasOptimizer(
+        optimizer = sync_optimizer = tf.compat.v1.train.SyncReplicasOptimizer(
             optimizer, replicas_to_aggregate=config.replicas_to_aggregate,
             total_num_replicas=config.worker_replicas,
             variable_averages=variable_averages,
@@ -307,7 +312,7 @@ def build_and_train(config: TrainConfig):
     if config.max_number_of_steps:
       hooks.append(tf.compat.v1.train.StopAtStepHook(last_step=config.max_number_of_steps))
     if config.sync_replicas:
-      hooks.append(optimizer.make_session_run_hook(deploy.is_chief))
+      hooks.append(sync_optimizer.make_session_run_hook(deploy.is_chief))
     session_config = tf.compat.v1.ConfigProto(allow_soft_placement=True)
     if config.xla:
       session_config.graph_options.optimizer_options.global_jit_level = (

@@ -168,7 +168,36 @@ def test_shape_mismatch_fails_before_training(tmp_path, data):
   assert tf.train.latest_checkpoint(str(tmp_path / "train")) is None
 
 
+def _free_port():
+  import socket
+  with socket.socket() as sock:
+    sock.bind(("localhost", 0))
+    return sock.getsockname()[1]
+
+
 def test_clones_multilabel_moving_averages(tmp_path):
+  """Two clones on the CPU, multi-label data, EMA, focal loss, histograms."""
+  _clones_multilabel_run(tmp_path)
+
+
+# SyncReplicasOptimizer's token queue runner reports TensorFlow's own
+# CancelledError from its thread when the session closes.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+@pytest.mark.skipif(not os.environ.get("SLIM_MED_CLUSTER_TESTS"),
+                    reason="~1-3 min over gRPC; set SLIM_MED_CLUSTER_TESTS=1")
+def test_cluster_clones_multilabel_moving_averages(tmp_path):
+  """The same run with one parameter server + one worker (in-process gRPC
+  servers), replica device setter and synchronous replicas."""
+  cluster = tf.train.ClusterSpec({"ps": ["localhost:%d" % _free_port()],
+                                  "worker": ["localhost:%d" % _free_port()]})
+  tf.distribute.Server(cluster, job_name="ps", task_index=0)
+  worker = tf.distribute.Server(cluster, job_name="worker", task_index=0)
+  _clones_multilabel_run(tmp_path, master=worker.target, num_ps_tasks=1,
+                         worker_replicas=1, sync_replicas=True,
+                         replicas_to_aggregate=1)
+
+
+def _clones_multilabel_run(tmp_path, **cluster):
   dataset_dir = record_fixtures.write_dataset(
       tmp_path / "data", name="cxr", size=48, multilabel=True,
       splits={"train": [4, 3, 5]})
@@ -181,7 +210,7 @@ def test_clones_multilabel_moving_averages(tmp_path):
       preprocessing_name="xray", num_readers=1, num_preprocessing_threads=1,
       optimizer=optimizers.OptimizerParams(optimizer="sgd",
                                            learning_rate_decay_type="polynomial"),
-      save_graph=False, mixed_precision=True)
+      save_graph=False, **cluster)
   result = train.build_and_train(config)
   assert result["global_step"] == 2 and np.isfinite(result["loss"])
   values = checkpoint_fixtures.read_checkpoint(train_dir)
@@ -204,7 +233,7 @@ def test_small_inception_learns_separable_data(tmp_path, data):
                                            opt_epsilon=1e-3,
                                            learning_rate_decay_type="fixed"),
       num_readers=2, num_preprocessing_threads=2, seed=1, save_graph=False,
-      log_every_n_steps=20)
+      log_every_n_steps=20, mixed_precision=True)
   train.build_and_train(config)
   accuracy = _evaluate(train_dir, data["dataset_dir"])
   assert accuracy >= 0.75, accuracy   # chance is 0.25
