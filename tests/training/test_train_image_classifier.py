@@ -204,7 +204,7 @@ def _clones_multilabel_run(tmp_path, **cluster):
   train_dir = str(tmp_path / "train")
   config = train.TrainConfig(
       train_dir=train_dir, dataset_dir=dataset_dir, depth_multiplier=DM,
-      train_image_size=SIZE, batch_size=4, max_number_of_steps=2,
+      train_image_size=SIZE, batch_size=4, max_number_of_steps=1,
       num_clones=2, clone_on_cpu=True, class_weights="auto", focal_gamma=2.0,
       label_smoothing=0.1, moving_average_decay=0.99, histogram_summaries=True,
       preprocessing_name="xray", num_readers=1, num_preprocessing_threads=1,
@@ -212,7 +212,7 @@ def _clones_multilabel_run(tmp_path, **cluster):
                                            learning_rate_decay_type="polynomial"),
       save_graph=False, **cluster)
   result = train.build_and_train(config)
-  assert result["global_step"] == 2 and np.isfinite(result["loss"])
+  assert result["global_step"] == 1 and np.isfinite(result["loss"])
   values = checkpoint_fixtures.read_checkpoint(train_dir)
   assert values["InceptionV3/Logits/Conv2d_1c_1x1/biases"].shape == (3,)
   assert any(n.endswith("/ExponentialMovingAverage") for n in values)
