@@ -26,11 +26,12 @@ def _image_hw(image_size):
   return int(height), int(width)
 
 
-def _label_only(split, labels_offset):
+def _label_only(split):
+  """The record's class index as written (class_counts are indexed by it)."""
   spec = {tfexample.LABEL: tf.io.FixedLenFeature([split.label_length], tf.int64)}
 
   def fn(serialized):
-    return tf.io.parse_single_example(serialized, spec)[tfexample.LABEL][0] - labels_offset
+    return tf.io.parse_single_example(serialized, spec)[tfexample.LABEL][0]
   return fn
 
 
@@ -94,7 +95,7 @@ def make_dataset(split, preprocess_fn, image_size, batch_size, is_training,
       records = records.repeat(num_epochs)
 
   if is_training and balanced_sampling:
-    label_of = _label_only(split, labels_offset)
+    label_of = _label_only(split)
     counts = list(split.class_counts)
     present = [c for c, n in enumerate(counts) if n > 0]
     if not present:

@@ -87,3 +87,15 @@ def test_balanced_sampling_equalises_class_frequencies(tmp_path):
   balanced = minority_fraction(True)
   assert unbalanced == pytest.approx(2 / 20, abs=0.01)   # exact per epoch
   assert balanced == pytest.approx(0.5, abs=0.06)        # 400 draws, sd 0.025
+
+
+def test_balanced_sampling_with_labels_offset(tmp_path):
+  # Class 0 (e.g. a background class) is empty; labels shift down by one.
+  root = record_fixtures.write_dataset(tmp_path, splits={"train": [0, 18, 2]}, size=16)
+  split = dataset_factory.get_split("tiny", "train", root)
+  fn = preprocessing_factory.get_preprocessing("xray", is_training=False)
+  ds = input_pipeline.make_dataset(split, fn, 8, batch_size=20, is_training=True,
+                                   balanced_sampling=True, labels_offset=1, seed=3)
+  labels = np.concatenate([b["labels"] for b in _batches(ds, limit=10)])
+  assert set(labels.tolist()) == {0, 1}
+  assert np.mean(labels == 1) == pytest.approx(0.5, abs=0.08)

@@ -116,3 +116,15 @@ def test_unknown_name_and_option_are_errors():
     preprocessing_factory.get_preprocessing("nope", True)
   with pytest.raises(ValueError, match="flipp"):
     preprocessing_factory.get_preprocessing("xray", True, flipp=True)
+
+
+@pytest.mark.parametrize("name", ["inception", "vgg"])
+def test_grayscale_option_makes_colour_images_gray(name):
+  image = np.random.RandomState(0).uniform(size=(40, 40, 3)).astype(np.float32)
+  out = _run(preprocessing_factory.get_preprocessing(name, False, grayscale=True),
+             image, 40, 40)
+  if name == "vgg":  # per-channel means differ; the gray values do not
+    out = out + np.array([123.68, 116.78, 103.94], np.float32)
+  np.testing.assert_allclose(out[..., 0], out[..., 2], atol=1e-4)
+  colour = _run(preprocessing_factory.get_preprocessing(name, False), image, 40, 40)
+  assert np.abs(colour[..., 0] - colour[..., 2]).max() > 0.1
