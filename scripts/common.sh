@@ -14,9 +14,11 @@ PYTHON="${PYTHON:-python}"
 export PYTHONPATH="${REPO_DIR}${PYTHONPATH:+:${PYTHONPATH}}"
 
 # small_mode "$@": sets SMALL=1 when --small is given; SMALL may also come
-# from the environment.
+# from the environment. Sets SMALL_TRAIN_FLAGS: extra training flags of the
+# small run (no graph.pbtxt/.meta files, no image summaries: start-up time).
 small_mode() {
   SMALL="${SMALL:-0}"
+  SMALL_TRAIN_FLAGS=""
   local arg
   for arg in "$@"; do
     case "${arg}" in
@@ -28,6 +30,9 @@ small_mode() {
          exit 2 ;;
     esac
   done
+  if [[ "${SMALL}" == "1" ]]; then
+    SMALL_TRAIN_FLAGS="--nosave_graph --num_image_summaries=0"
+  fi
 }
 
 # ensure_checkpoint MODEL_NAME DIR [DEPTH_MULTIPLIER IMAGE_SIZE]

@@ -46,7 +46,7 @@ if [[ "${SMALL}" == "1" ]]; then
   DEPTH_MULTIPLIER=0.1
   BATCH_SIZE=4
   LOGITS_STEPS=2
-  ALL_LAYERS_STEPS=2
+  ALL_LAYERS_STEPS=2   # both phases, the only small run that does
   EVAL_EVERY_PHASE=0
   rm -rf "${WORK_DIR}"
   "${PYTHON}" "${REPO_DIR}/make_demo_data.py" --layout=kaggle_dr \
@@ -90,7 +90,8 @@ fi
   --save_summaries_secs=100 \
   --log_every_n_steps=100 \
   --optimizer=rmsprop \
-  --weight_decay=0.00004
+  --weight_decay=0.00004 \
+  ${SMALL_TRAIN_FLAGS}
 
 evaluate() {
   "${PYTHON}" "${REPO_DIR}/eval_image_classifier.py" \
@@ -130,6 +131,7 @@ fi
   --save_summaries_secs=100 \
   --log_every_n_steps=100 \
   --optimizer=rmsprop \
-  --weight_decay=0.00004
+  --weight_decay=0.00004 \
+  ${SMALL_TRAIN_FLAGS}
 
 evaluate "${TRAIN_DIR}/all"

@@ -88,7 +88,8 @@ fi
   --save_summaries_secs=100 \
   --log_every_n_steps=100 \
   --optimizer=rmsprop \
-  --weight_decay=0.00004
+  --weight_decay=0.00004 \
+  ${SMALL_TRAIN_FLAGS}
 
 evaluate() {
   "${PYTHON}" "${REPO_DIR}/eval_image_classifier.py" \
@@ -132,7 +133,8 @@ else
     --save_summaries_secs=100 \
     --log_every_n_steps=100 \
     --optimizer=rmsprop \
-    --weight_decay=0.00004
+    --weight_decay=0.00004 \
+    ${SMALL_TRAIN_FLAGS}
 fi
 
 if [[ "${SMALL}" != "1" ]]; then

@@ -95,7 +95,8 @@ fi
   --save_summaries_secs=100 \
   --log_every_n_steps=100 \
   --optimizer=rmsprop \
-  --weight_decay=0.00004
+  --weight_decay=0.00004 \
+  ${SMALL_TRAIN_FLAGS}
 
 evaluate() {
   "${PYTHON}" "${REPO_DIR}/eval_image_classifier.py" \
@@ -139,7 +140,8 @@ else
     --save_summaries_secs=100 \
     --log_every_n_steps=100 \
     --optimizer=rmsprop \
-    --weight_decay=0.00004
+    --weight_decay=0.00004 \
+    ${SMALL_TRAIN_FLAGS}
 fi
 
 evaluate "${FINAL_DIR}"

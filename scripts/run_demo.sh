@@ -89,7 +89,8 @@ rm -rf "${TRAIN_DIR}"
   --save_interval_secs=600 \
   --save_summaries_secs=60 \
   --log_every_n_steps=25 \
-  --seed=0
+  --seed=0 \
+  ${SMALL_TRAIN_FLAGS}
 
 echo "== 4/4 evaluate on the validation patients"
 "${PYTHON}" "${REPO_DIR}/eval_image_classifier.py" \

@@ -85,7 +85,8 @@ fi
   --weight_decay=0.00004 \
   --save_interval_secs=600 \
   --save_summaries_secs=120 \
-  --log_every_n_steps=100
+  --log_every_n_steps=100 \
+  ${SMALL_TRAIN_FLAGS}
 
 "${PYTHON}" "${REPO_DIR}/eval_image_classifier.py" \
   --alsologtostderr \

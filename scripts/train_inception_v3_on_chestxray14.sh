@@ -90,7 +90,8 @@ fi
   --save_interval_secs=600 \
   --save_summaries_secs=120 \
   --log_every_n_steps=100 \
-  --weight_decay=0.00004
+  --weight_decay=0.00004 \
+  ${SMALL_TRAIN_FLAGS}
 
 "${PYTHON}" "${REPO_DIR}/eval_image_classifier.py" \
   --alsologtostderr \
