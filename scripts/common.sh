@@ -49,15 +49,20 @@ ensure_checkpoint() {
     return 0
   fi
   mkdir -p "${dir}"
+  dir="$(cd "${dir}" && pwd)"
+  ckpt="${dir}/${model}.ckpt"
+  # Python runs from the checkout, so a stray nets.py in the caller's folder
+  # cannot shadow our package.
   if [[ "${SMALL}" == "1" ]]; then
     echo "SMALL mode: writing a STAND-IN ${model} checkpoint (official names, random values)"
-    "${PYTHON}" -m nets.checkpoints "${model}" "${ckpt}" "" "${depth}" ${size}
+    (cd "${REPO_DIR}" && "${PYTHON}" -m nets.checkpoints "${model}" "${ckpt}" "" \
+      "${depth}" ${size})
     return 0
   fi
   # CHECKPOINT_URL overrides the official address (a mirror, a file:// URL).
   local url="${CHECKPOINT_URL:-}"
   if [[ -z "${url}" ]]; then
-    url="$("${PYTHON}" -c "
+    url="$(cd "${REPO_DIR}" && "${PYTHON}" -c "
 import sys
 from nets.checkpoints import OFFICIAL_CHECKPOINTS
 print(OFFICIAL_CHECKPOINTS[sys.argv[1]][0])" "${model}" 2> /dev/null)" || url=""
@@ -70,7 +75,10 @@ print(OFFICIAL_CHECKPOINTS[sys.argv[1]][0])" "${model}" 2> /dev/null)" || url=""
   echo "Downloading ${url} to ${dir}"
   if "${PYTHON}" -c "
 import sys, urllib.request
-urllib.request.urlretrieve(sys.argv[1], sys.argv[2])" "${url}" "${archive}.part" \
+try:
+  urllib.request.urlretrieve(sys.argv[1], sys.argv[2])
+except Exception as err:
+  sys.exit('Download failed: %s' % err)" "${url}" "${archive}.part" \
       && mv "${archive}.part" "${archive}" && tar -xzf "${archive}" -C "${dir}" \
       && compgen -G "${ckpt}*" > /dev/null; then
     rm -f "${archive}"
