@@ -12,7 +12,6 @@ measures images/s for full training and for head-only fine-tuning
 Without --dataset_dir it writes synthetic JPEG records (--num_records of
 --record_size px, the converter's format) to a temporary folder.
 """
-import io
 import os
 import sys
 import tempfile
@@ -23,13 +22,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from tf_compat import slim, tf  # noqa: E402
-from datasets import dataset_factory, dataset_info, tfexample  # noqa: E402
+from tf_compat import tf  # noqa: E402
+from datasets import dataset_factory  # noqa: E402
 from deployment import input_pipeline  # noqa: E402
 from nets import nets_factory  # noqa: E402
 from preprocessing import preprocessing_factory  # noqa: E402
 from training import losses as losses_lib  # noqa: E402
 from training import optimizers, restore  # noqa: E402
+from bench_common import write_synthetic  # noqa: E402
 
 flags.DEFINE_string("model_name", "inception_v3", "Model to benchmark.")
 flags.DEFINE_float("depth_multiplier", None, "Thin the net (quick runs).")
@@ -48,32 +48,6 @@ flags.DEFINE_integer("num_preprocessing_threads", 4, "Parallel map calls.")
 flags.DEFINE_list("modes", ["full", "heads"], "full = all variables train; "
                   "heads = only the logits scopes (fine-tuning).")
 FLAGS = flags.FLAGS
-
-
-def write_synthetic(directory, num_records, size, num_classes=5, shards=4):
-  from PIL import Image
-  rng = np.random.RandomState(0)
-  per_shard = [[] for _ in range(shards)]
-  counts = [0] * num_classes
-  for i in range(num_records):
-    label = i % num_classes
-    counts[label] += 1
-    pixels = rng.randint(0, 255, size=(size, size, 3), dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="JPEG", quality=90)
-    per_shard[i % shards].append(tfexample.make_example(
-        buffer.getvalue(), "jpeg", size, size, 3, 8, label, "img%05d" % i))
-  for s, examples in enumerate(per_shard):
-    path = os.path.join(directory, "bench_train_%05d-of-%05d.tfrecord" % (s, shards))
-    with tf.io.TFRecordWriter(path) as writer:
-      for example in examples:
-        writer.write(example.SerializeToString())
-  info = dataset_info.DatasetInfo(
-      name="bench", class_names=[str(c) for c in range(num_classes)],
-      splits={"train": dataset_info.SplitInfo(num_records, shards, counts)},
-      image_format="jpeg", image_size=size)
-  dataset_info.write(info, directory)
-  return directory
 
 
 class Runner:

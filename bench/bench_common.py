@@ -1,0 +1,37 @@
+"""Shared pieces of the benchmarks: synthetic records in the converter's format."""
+import io
+import os
+
+import numpy as np
+
+from tf_compat import tf
+from datasets import dataset_info, tfexample
+
+
+def write_synthetic(directory, num_records, size, num_classes=5, shards=4,
+                    split_name="train"):
+  """Writes ``num_records`` random JPEG records as dataset 'bench' into
+  ``directory`` (sharded, with dataset_info.json) and returns ``directory``."""
+  from PIL import Image
+  rng = np.random.RandomState(0)
+  per_shard = [[] for _ in range(shards)]
+  counts = [0] * num_classes
+  for i in range(num_records):
+    label = i % num_classes
+    counts[label] += 1
+    pixels = rng.randint(0, 255, size=(size, size, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=90)
+    per_shard[i % shards].append(tfexample.make_example(
+        buffer.getvalue(), "jpeg", size, size, 3, 8, label, "img%05d" % i))
+  for s, examples in enumerate(per_shard):
+    path = os.path.join(directory, "bench_%s_%05d-of-%05d.tfrecord" % (split_name, s, shards))
+    with tf.io.TFRecordWriter(path) as writer:
+      for example in examples:
+        writer.write(example.SerializeToString())
+  info = dataset_info.DatasetInfo(
+      name="bench", class_names=[str(c) for c in range(num_classes)],
+      splits={split_name: dataset_info.SplitInfo(num_records, shards, counts)},
+      image_format="jpeg", image_size=size)
+  dataset_info.write(info, directory)
+  return directory
