@@ -49,7 +49,7 @@ def make_standin_checkpoint(model_name: str, path: str,
                             num_classes: Optional[int] = None,
                             depth_multiplier: Optional[float] = None,
                             image_size: Optional[int] = None,
-                            seed: int = 0) -> str:
+                            seed: int = 0, v1_format: bool = False) -> str:
   """Writes a RANDOM-VALUED checkpoint with ``model_name``'s official names.
 
   Args:
@@ -63,6 +63,8 @@ def make_standin_checkpoint(model_name: str, path: str,
     image_size: input size used to build the graph (default: the net's
       default size; InceptionV3's AuxLogits kernel shrinks below 299).
     seed: values are seeded, so the file is reproducible.
+    v1_format: write a single-file V1 checkpoint, as the official 2016
+      archives are, instead of the default V2 files.
 
   Returns:
     ``path``. Only model variables are saved (weights, biases, batch-norm
@@ -92,7 +94,11 @@ def make_standin_checkpoint(model_name: str, path: str,
       else:
         value = rng.normal(0.0, 0.05, shape)
       assigns.append(var.assign(value.astype(np.float32)))
-    saver = tf.compat.v1.train.Saver(variables)
+    # The official 2016 files are single-file V1 checkpoints; v1_format=True
+    # writes that format, so tests read the same kind of file users have.
+    version = (tf.compat.v1.train.SaverDef.V1 if v1_format
+               else tf.compat.v1.train.SaverDef.V2)
+    saver = tf.compat.v1.train.Saver(variables, write_version=version)
     with tf.compat.v1.Session() as sess:
       sess.run(assigns)
       saver.save(sess, path, write_meta_graph=False, write_state=False)

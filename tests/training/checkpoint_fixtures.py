@@ -8,10 +8,8 @@ writes the same format.
 """
 import os
 
-import numpy as np
-
-from tf_compat import slim, tf
-from nets import nets_factory
+from tf_compat import tf
+from nets import checkpoints
 
 
 def build_inception_checkpoint(directory, depth_multiplier=0.1, num_classes=1001,
@@ -19,30 +17,10 @@ def build_inception_checkpoint(directory, depth_multiplier=0.1, num_classes=1001
                                name="inception_v3.ckpt"):
   """Writes ``directory/name`` and returns its path."""
   os.makedirs(str(directory), exist_ok=True)
-  path = os.path.join(str(directory), name)
-  rng = np.random.RandomState(seed)
-  with tf.Graph().as_default():
-    network_fn = nets_factory.get_network_fn(
-        "inception_v3", num_classes=num_classes, is_training=False,
-        depth_multiplier=depth_multiplier)
-    network_fn(tf.zeros([1, image_size, image_size, 3]))
-    variables = slim.get_model_variables()
-    assigns = []
-    for var in variables:
-      shape = var.shape.as_list()
-      if var.op.name.endswith("moving_variance"):
-        value = rng.uniform(0.5, 1.5, shape)
-      else:
-        value = rng.normal(0.0, 0.05, shape)
-      assigns.append(var.assign(value.astype(np.float32)))
-    version = (tf.compat.v1.train.SaverDef.V1 if v1_format
-               else tf.compat.v1.train.SaverDef.V2)
-    saver = tf.compat.v1.train.Saver(variables, write_version=version)
-    with tf.compat.v1.Session() as sess:
-      sess.run(tf.compat.v1.global_variables_initializer())
-      sess.run(assigns)
-      saver.save(sess, path, write_meta_graph=False, write_state=False)
-  return path
+  return checkpoints.make_standin_checkpoint(
+      "inception_v3", os.path.join(str(directory), name),
+      num_classes=num_classes, depth_multiplier=depth_multiplier,
+      image_size=image_size, seed=seed, v1_format=v1_format)
 
 
 def read_checkpoint(path):
