@@ -1,4 +1,5 @@
-"""Shared pieces of the benchmarks: synthetic records in the converter's format."""
+"""Shared pieces of the benchmarks: synthetic records in the converter's format
+and the pipeline-vs-in-memory timing loop."""
 import io
 import os
 
@@ -35,3 +36,17 @@ def write_synthetic(directory, num_records, size, num_classes=5, shards=4,
       image_format="jpeg", image_size=size)
   dataset_info.write(info, directory)
   return directory
+
+
+def median_rates(runners, steps, rounds):
+  """{feed: median images/s} over ``rounds`` alternating rounds, so load from
+  other processes on a shared machine hits every runner alike. A runner has
+  ``images_per_second(steps)`` and ``close()``."""
+  rates = {feed: [] for feed in runners}
+  per_round = max(1, steps // rounds)
+  for _ in range(rounds):
+    for feed, runner in runners.items():
+      rates[feed].append(runner.images_per_second(per_round))
+  for runner in runners.values():
+    runner.close()
+  return {feed: float(np.median(values)) for feed, values in rates.items()}

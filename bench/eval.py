@@ -20,11 +20,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from tf_compat import tf  # noqa: E402
-from bench_common import write_synthetic  # noqa: E402
+from bench_common import median_rates, write_synthetic  # noqa: E402
 from datasets import dataset_factory  # noqa: E402
 from deployment import input_pipeline  # noqa: E402
 from evaluation import model as model_lib  # noqa: E402
@@ -91,14 +90,8 @@ class Runner:
 
 def measure(split):
   runners = {feed: Runner(split, feed) for feed in ("pipeline", "memory")}
-  rates = {feed: [] for feed in runners}
-  per_round = max(1, FLAGS.steps // FLAGS.rounds)
-  for _ in range(FLAGS.rounds):
-    for feed, runner in runners.items():
-      rates[feed].append(runner.images_per_second(per_round))
-  for runner in runners.values():
-    runner.close()
-  return float(np.median(rates["pipeline"])), float(np.median(rates["memory"]))
+  rates = median_rates(runners, FLAGS.steps, FLAGS.rounds)
+  return rates["pipeline"], rates["memory"]
 
 
 def main(unused_argv):

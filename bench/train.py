@@ -19,7 +19,6 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from tf_compat import tf  # noqa: E402
@@ -29,7 +28,7 @@ from nets import nets_factory  # noqa: E402
 from preprocessing import preprocessing_factory  # noqa: E402
 from training import losses as losses_lib  # noqa: E402
 from training import optimizers, restore  # noqa: E402
-from bench_common import write_synthetic  # noqa: E402
+from bench_common import median_rates, write_synthetic  # noqa: E402
 
 flags.DEFINE_string("model_name", "inception_v3", "Model to benchmark.")
 flags.DEFINE_float("depth_multiplier", None, "Thin the net (quick runs).")
@@ -79,14 +78,8 @@ def measure(split, mode):
   """Median images/s (pipeline, in-memory) over alternating rounds, so load
   from other processes on a shared machine hits both alike."""
   runners = {feed: Runner(split, mode, feed) for feed in ("pipeline", "memory")}
-  rates = {feed: [] for feed in runners}
-  per_round = max(1, FLAGS.steps // FLAGS.rounds)
-  for _ in range(FLAGS.rounds):
-    for feed, runner in runners.items():
-      rates[feed].append(runner.images_per_second(per_round))
-  for runner in runners.values():
-    runner.close()
-  return float(np.median(rates["pipeline"])), float(np.median(rates["memory"]))
+  rates = median_rates(runners, FLAGS.steps, FLAGS.rounds)
+  return rates["pipeline"], rates["memory"]
 
 
 def build(split, mode, feed):
