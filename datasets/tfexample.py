@@ -81,6 +81,20 @@ def feature_spec(label_length: int = 1):
   }
 
 
+def decode_image(encoded, channels: int = 3, bit_depth: int = 8):
+  """Encoded PNG/JPEG bytes (scalar tensor) -> float32 [H, W, C] in [0, 1].
+
+  The one decode of stored pixels: records (``parse``) and encoded images fed
+  to an exported model go through it, so both see the same values.
+  """
+  from tf_compat import tf
+  if bit_depth == 16:
+    image = tf.io.decode_png(encoded, channels=channels, dtype=tf.uint16)
+    return tf.cast(image, tf.float32) / 65535.0
+  image = tf.io.decode_image(encoded, channels=channels, expand_animations=False)
+  return tf.cast(image, tf.float32) / 255.0
+
+
 def parse(serialized, label_length: int = 1, bit_depth: int = 8,
           channels: int = 3):
   """Parses one serialized Example into a dict of tensors.
@@ -95,13 +109,7 @@ def parse(serialized, label_length: int = 1, bit_depth: int = 8,
   """
   from tf_compat import tf
   parsed = tf.io.parse_single_example(serialized, feature_spec(label_length))
-  if bit_depth == 16:
-    image = tf.io.decode_png(parsed[ENCODED], channels=channels, dtype=tf.uint16)
-    image = tf.cast(image, tf.float32) / 65535.0
-  else:
-    image = tf.io.decode_image(parsed[ENCODED], channels=channels,
-                               expand_animations=False)
-    image = tf.cast(image, tf.float32) / 255.0
+  image = decode_image(parsed[ENCODED], channels=channels, bit_depth=bit_depth)
   label = parsed[LABEL]
   if label_length == 1:
     label = label[0]

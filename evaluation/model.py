@@ -20,6 +20,7 @@ from typing import Dict, List, Optional
 from absl import logging
 
 from tf_compat import slim, tf
+from datasets import tfexample
 from nets import nets_factory
 from preprocessing import preprocessing_factory
 
@@ -150,14 +151,8 @@ def logits_and_probabilities(images, config: ModelConfig):
   return logits, probabilities, end_points
 
 
-def decode_image(encoded, channels: int, bit_depth: int):
-  """Encoded PNG/JPEG bytes (scalar) -> float32 [H,W,C] in [0,1], decoded the
-  way ``datasets.tfexample.parse`` decodes a record."""
-  if bit_depth == 16:
-    image = tf.io.decode_png(encoded, channels=channels, dtype=tf.uint16)
-    return tf.cast(image, tf.float32) / 65535.0
-  image = tf.io.decode_image(encoded, channels=channels, expand_animations=False)
-  return tf.cast(image, tf.float32) / 255.0
+# Stored pixels are decoded in one place, shared with the record reader.
+decode_image = tfexample.decode_image
 
 
 def images_from_encoded(encoded, config: ModelConfig):
