@@ -187,3 +187,18 @@ def walk_files(root: str):
       yield root, name
   for folder in folders:
     yield from walk_files(folder)
+
+
+def image_files(folder: str, skipped: list):
+  """Sorted image paths under ``folder`` (a class folder): hidden files are
+  ignored, other non-image files are reported in ``skipped``."""
+  paths = []
+  for dirpath, name in walk_files(folder):
+    if name.startswith("."):
+      continue
+    path = os.path.join(dirpath, name)
+    if not is_image_name(name):
+      skipped.append(Skipped(path, "not an image file (extension)"))
+      continue
+    paths.append(path)
+  return paths

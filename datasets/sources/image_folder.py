@@ -29,15 +29,7 @@ def scan_class_folders(root, options, what, exclude=NOT_CLASSES):
       skipped.append(base.Skipped(folder_path, "class folder %r is not in the "
                                   "known classes (--class_names)" % folder))
       continue
-    files = []
-    for dirpath, name in base.walk_files(folder_path):
-      path = os.path.join(dirpath, name)
-      if name.startswith("."):
-        continue
-      if not base.is_image_name(name):
-        skipped.append(base.Skipped(path, "not an image file (extension)"))
-        continue
-      files.append(path)
+    files = base.image_files(folder_path, skipped)
     if not files:
       skipped.append(base.Skipped(folder_path, "empty class folder: class %r "
                                   "dropped" % folder))

@@ -45,14 +45,8 @@ class KermanyOCT(base.Source):
                                       "known set %s" % (class_folder, ",".join(known))))
           continue
         count = 0
-        for dirpath, name in base.walk_files(class_dir):
-          path = os.path.join(dirpath, name)
-          if name.startswith("."):
-            continue
-          if not base.is_image_name(name):
-            skipped.append(base.Skipped(path, "not an image file (extension)"))
-            continue
-          stem = os.path.splitext(name)[0]
+        for path in base.image_files(class_dir, skipped):
+          stem = os.path.splitext(os.path.basename(path))[0]
           parts = stem.split("-")
           patient = parts[1] if len(parts) >= 3 else stem
           group = base.anonymize(patient)
