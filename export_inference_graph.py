@@ -1,33 +1,33 @@
 """Exports a trained classifier as a SavedModel for serving.
 
     python export_inference_graph.py --checkpoint_path=<train_dir> \
-        --model_name=inception_v3 --dataset_dir=<tfrecords> --output_dir=<export>
+        --output_dir=<export>
 
-Serving signature: encoded image bytes (as the converter prepared them) in,
-class probabilities out. --output_file additionally writes TF-Slim's inference
-GraphDef (placeholder ``input`` [batch, S, S, 3], no weights); without
---checkpoint_path only the GraphDef is written, as TF-Slim's script does.
+The model is the one model_spec.json next to the checkpoint describes.
+Signature ``serving_default`` takes a client's original PNG/JPEG bytes and
+prepares them in the graph as conversion prepared the training data (border
+crop, aspect-keeping pad, resize, intensity scaling); ``prepared`` takes pixels
+already prepared by datasets.imaging.read_and_prepare (the way for DICOM,
+whose windowing is not in the graph). assets.extra/README.txt says which for
+this model. --output_file additionally writes TF-Slim's inference GraphDef
+(placeholder ``input`` [batch, S, S, 3], no weights); without
+--checkpoint_path only the GraphDef is written (model from the flags and
+--dataset_dir), as TF-Slim's script does.
 """
 from absl import app, flags
 
+import inference_flags
 from evaluation import checkpoints as ckpt_lib
 from evaluation import export
-from evaluation import model as model_lib
 from evaluation import predict
 
-flags.DEFINE_string("checkpoint_path", None, "A checkpoint or a train_dir (latest).")
-flags.DEFINE_string("model_name", "inception_v3", "Network architecture.")
+inference_flags.define_model_flags(image_size_flag="image_size")
 flags.DEFINE_string("dataset_dir", None,
-                    "Converted dataset (classes, channels, bit depth); default: "
-                    "the train_dir's dataset_info.json.")
+                    "Optional with --checkpoint_path (checked against the "
+                    "model); needed for a GraphDef without one.")
 flags.DEFINE_string("output_dir", None, "Where the SavedModel goes (a new folder).")
 flags.DEFINE_string("output_file", None, "Also write TF-Slim's inference GraphDef here.")
 flags.DEFINE_integer("batch_size", None, "Batch size of the GraphDef's input (None = any).")
-flags.DEFINE_integer("image_size", None, "Net input size (default: training's).")
-flags.DEFINE_string("preprocessing_name", None, "Default: training's, else the model's.")
-flags.DEFINE_float("depth_multiplier", None, "Must match training (default: training's).")
-flags.DEFINE_float("moving_average_decay", None, "Export the moving-average weights.")
-flags.DEFINE_integer("labels_offset", 0, "As in training.")
 
 FLAGS = flags.FLAGS
 
@@ -37,18 +37,20 @@ def main(_):
     raise app.UsageError("Pass --output_dir (SavedModel) and/or --output_file (GraphDef)")
   if FLAGS.output_dir and not FLAGS.checkpoint_path:
     raise app.UsageError("--output_dir needs --checkpoint_path (the weights)")
-  checkpoint = (ckpt_lib.resolve(FLAGS.checkpoint_path) if FLAGS.checkpoint_path
-                else "")
-  info = predict.load_info(FLAGS.dataset_dir, checkpoint or ".")
-  config = model_lib.config_for(
-      checkpoint or ".", info, FLAGS.model_name, labels_offset=FLAGS.labels_offset,
-      depth_multiplier=FLAGS.depth_multiplier, image_size=FLAGS.image_size,
-      preprocessing_name=FLAGS.preprocessing_name,
-      moving_average_decay=FLAGS.moving_average_decay)
+  overrides = inference_flags.model_overrides(FLAGS)
+  if FLAGS.checkpoint_path:
+    checkpoint = ckpt_lib.resolve(FLAGS.checkpoint_path)
+    config = predict.load_spec(checkpoint, overrides, FLAGS.dataset_dir,
+                               inference_flags.flag_names())
+  else:
+    if not FLAGS.dataset_dir:
+      raise app.UsageError("--output_file without --checkpoint_path needs "
+                           "--dataset_dir (the classes)")
+    config = predict.spec_from_flags(FLAGS.model_name, overrides, FLAGS.dataset_dir)
   if FLAGS.output_file:
     export.export_inference_graph(config, FLAGS.output_file, FLAGS.batch_size)
   if FLAGS.output_dir:
-    export.export_saved_model(config, checkpoint, FLAGS.output_dir, info)
+    export.export_saved_model(config, checkpoint, FLAGS.output_dir)
 
 
 if __name__ == "__main__":

@@ -1,36 +1,31 @@
 """Classifies raw images, folders, CSV lists or DICOMs with a checkpoint.
 
     python predict_image_classifier.py --checkpoint_path=<train_dir> \
-        --model_name=inception_v3 --dataset_dir=<tfrecords> \
         --input=<kaggle>/test --output=submission.csv --output_format=kaggle
 
-Files are prepared exactly as the converter prepared the training data
-(dataset_info.json's preprocessing: border crop, resize/pad, DICOM windowing),
-so predictions equal eval's on the same image. Unreadable files are listed in
+The model (net, input size, preprocessing and its options, classes) is the
+one model_spec.json next to the checkpoint describes. Files are prepared
+exactly as the converter prepared the training data (the spec's ``imaging``:
+border crop, resize/pad, intensity scaling, DICOM windowing), so predictions
+equal eval's on the same image. Unreadable files are listed in
 <output>_unreadable.csv.
 """
 from absl import app, flags
 
+import inference_flags
 from evaluation import predict
 
-flags.DEFINE_string("checkpoint_path", None, "A checkpoint or a train_dir (latest).")
-flags.DEFINE_string("model_name", "inception_v3", "Network architecture.")
+inference_flags.define_model_flags()
 flags.DEFINE_string("dataset_dir", None,
-                    "Converted dataset (labels + preprocessing from its "
-                    "dataset_info.json); default: the train_dir's copy.")
+                    "Optional: a converted dataset to check against the model "
+                    "(same classes and conversion settings).")
 flags.DEFINE_string("input", None, "An image, a folder, a CSV list, DICOMs or a glob.")
 flags.DEFINE_string("output", "predictions.csv", "CSV to write.")
 flags.DEFINE_enum("output_format", "csv", ["csv", "kaggle"],
                   "csv: id + top-k classes and probabilities; kaggle: image,level.")
 flags.DEFINE_integer("top_k", 5, "Classes per row in the csv format.")
 flags.DEFINE_integer("batch_size", 32, "Images per batch.")
-flags.DEFINE_integer("eval_image_size", None, "Net input size (default: training's).")
-flags.DEFINE_string("preprocessing_name", None, "Default: training's, else the model's.")
-flags.DEFINE_float("depth_multiplier", None, "Must match training (default: training's).")
-flags.DEFINE_float("moving_average_decay", None, "Use the moving-average weights.")
-flags.DEFINE_integer("labels_offset", 0, "As in training.")
 flags.DEFINE_float("threshold", 0.5, "Decision threshold for binary tasks.")
-flags.DEFINE_string("master", "", "TensorFlow session target.")
 flags.mark_flags_as_required(["checkpoint_path", "input"])
 
 FLAGS = flags.FLAGS
@@ -38,14 +33,11 @@ FLAGS = flags.FLAGS
 
 def main(_):
   predict.run(predict.PredictOptions(
-      checkpoint_path=FLAGS.checkpoint_path, model_name=FLAGS.model_name,
+      checkpoint_path=FLAGS.checkpoint_path,
+      model_overrides=inference_flags.model_overrides(FLAGS),
       input=FLAGS.input, output=FLAGS.output, dataset_dir=FLAGS.dataset_dir,
       output_format=FLAGS.output_format, top_k=FLAGS.top_k,
-      batch_size=FLAGS.batch_size, eval_image_size=FLAGS.eval_image_size,
-      preprocessing_name=FLAGS.preprocessing_name,
-      depth_multiplier=FLAGS.depth_multiplier,
-      moving_average_decay=FLAGS.moving_average_decay,
-      labels_offset=FLAGS.labels_offset, threshold=FLAGS.threshold,
+      batch_size=FLAGS.batch_size, threshold=FLAGS.threshold,
       master=FLAGS.master))
 
 

@@ -19,6 +19,7 @@ import dataclasses
 from absl import app, flags, logging
 
 from tf_compat import tf  # noqa: F401  (installs the tf_slim compatibility alias)
+from nets import model_spec
 from training import optimizers
 from training import train
 
@@ -169,20 +170,6 @@ flags.DEFINE_boolean("per_image_standardization", None,
 TRAINING_FLAGS = sorted(set(FLAGS) - _FLAGS_BEFORE)
 
 
-def preprocessing_options(f=FLAGS):
-  options = {
-      "flip": f.flip, "vertical_flip": f.vertical_flip,
-      "rotation_degrees": f.rotation_degrees, "shift_fraction": f.shift_fraction,
-      "brightness_delta": f.brightness_delta,
-      "contrast_range": tuple(float(v) for v in f.contrast_range)
-      if f.contrast_range else None,
-      "per_image_standardization": f.per_image_standardization,
-  }
-  if f.use_grayscale:
-    options["grayscale"] = True
-  return {k: v for k, v in options.items() if v is not None}
-
-
 def config_from_flags(f=FLAGS) -> train.TrainConfig:
   params = optimizers.OptimizerParams(**{
       field.name: getattr(f, field.name)
@@ -191,7 +178,8 @@ def config_from_flags(f=FLAGS) -> train.TrainConfig:
       train_dir=f.train_dir, dataset_dir=f.dataset_dir, dataset_name=f.dataset_name,
       dataset_split_name=f.dataset_split_name, model_name=f.model_name,
       preprocessing_name=f.preprocessing_name,
-      preprocessing_options=preprocessing_options(f),
+      preprocessing_options=model_spec.preprocessing_options_from_flags(
+          flag_values(f)),
       depth_multiplier=f.depth_multiplier, train_image_size=f.train_image_size,
       batch_size=f.batch_size, max_number_of_steps=f.max_number_of_steps,
       checkpoint_path=f.checkpoint_path,

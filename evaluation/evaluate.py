@@ -32,6 +32,8 @@ from evaluation import checkpoints as ckpt_lib
 from evaluation import metrics as metrics_lib
 from evaluation import model as model_lib
 from evaluation import reports
+from nets import model_spec
+from nets.model_spec import ModelSpec
 
 SUMMARY_FILENAME = "checkpoints.json"
 
@@ -40,19 +42,16 @@ SUMMARY_FILENAME = "checkpoints.json"
 class EvalOptions:
   checkpoint_path: str
   dataset_dir: str
-  model_name: str
+  # Model flags the user gave (inference_flags.model_overrides); the rest
+  # comes from model_spec.json.
+  model_overrides: Dict = dataclasses.field(default_factory=dict)
   dataset_name: Optional[str] = None
   dataset_split_name: str = "validation"
   eval_dir: Optional[str] = None
-  preprocessing_name: Optional[str] = None
   batch_size: int = 100
   max_num_batches: Optional[int] = None
-  eval_image_size: Optional[int] = None
-  moving_average_decay: Optional[float] = None
-  labels_offset: int = 0
   num_preprocessing_threads: int = 4
   master: str = ""
-  depth_multiplier: Optional[float] = None
   eval_interval_secs: Optional[float] = None   # set -> continuous mode
   timeout: Optional[float] = None
   all_checkpoints: bool = False
@@ -77,20 +76,16 @@ def default_eval_dir(checkpoint_path: str, split_name: str) -> str:
   return os.path.join(ckpt_lib.checkpoint_dir(checkpoint_path), "eval_" + split_name)
 
 
-def model_config(options: EvalOptions, split) -> model_lib.ModelConfig:
-  return model_lib.config_for(
-      options.checkpoint_path, split.info, options.model_name,
-      labels_offset=options.labels_offset,
-      depth_multiplier=options.depth_multiplier,
-      image_size=options.eval_image_size,
-      preprocessing_name=options.preprocessing_name,
-      moving_average_decay=options.moving_average_decay)
+def model_config(options: EvalOptions, split) -> ModelSpec:
+  """The model spec of the checkpoint, checked against the evaluated data."""
+  return model_spec.for_inference(options.checkpoint_path,
+                                  options.model_overrides, info=split.info)
 
 
 class Evaluator:
   """The eval graph, built once; ``predict(checkpoint)`` runs one pass."""
 
-  def __init__(self, split, config: model_lib.ModelConfig, batch_size: int,
+  def __init__(self, split, config: ModelSpec, batch_size: int,
                max_num_batches: Optional[int] = None,
                num_preprocessing_threads: int = 4, master: str = "",
                progress: bool = True):
@@ -147,7 +142,7 @@ class Evaluator:
     return result
 
 
-def score(outputs: Outputs, config: model_lib.ModelConfig, graded: bool,
+def score(outputs: Outputs, config: ModelSpec, graded: bool,
           options: EvalOptions) -> Dict:
   result = metrics_lib.compute_all(
       outputs.labels, outputs.probabilities, config.output_class_names,

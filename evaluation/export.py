@@ -1,29 +1,44 @@
 """Export for serving.
 
-SavedModel (``export_saved_model``): signature ``serving_default`` takes
-``image_bytes`` -- a [N] string tensor of encoded PNG/JPEG images as the
-converter prepared them (what ``predict.prepare`` / ``imaging.encode`` of
-``imaging.read_and_prepare`` give, i.e. the records' image/encoded) -- and
-returns ``probabilities`` [N, C] and ``classes`` [N] (argmax; for
-multi-label data, the multi-hot ``p >= 0.5``). The graph is
-``model.InferenceGraph``, the one predict runs, so both give the same numbers.
-Border crop / resize / DICOM windowing happen before, in
-``imaging.read_and_prepare`` (numpy/PIL), as for predict; the settings are
-copied to ``assets.extra/dataset_info.json`` with ``labels.txt``.
+SavedModel (``export_saved_model``), built from the model spec like every
+other consumer (``model.InferenceGraph``), with two signatures:
+
+  ``serving_default``  ``image_bytes``: [N] strings, a client's ORIGINAL
+                       PNG/JPEG files. The graph prepares them as conversion
+                       prepared the training records (intensity scaling,
+                       black-border crop, grayscale, aspect-keeping pad or
+                       stretch resize, Ben Graham, bit depth:
+                       datasets/imaging_graph.py), then applies training's
+                       eval preprocessing.
+  ``prepared``         ``image_bytes``: pixels already prepared by
+                       ``datasets.imaging.read_and_prepare`` with the spec's
+                       ``imaging`` settings (what records hold and predict
+                       feeds): bit-identical to eval and predict. DICOM goes
+                       this way: windowing and DICOM decoding are not in the
+                       graph.
+
+Both return ``probabilities`` [N, C] and ``classes`` [N] (argmax; for
+multi-label data the multi-hot ``p >= 0.5``). ``assets.extra/`` holds
+model_spec.json (with a ``serving`` note), labels.txt and README.txt saying
+the above for this model.
 
 Inference GraphDef (``export_inference_graph``): TF-Slim's option, a GraphDef
 with a float ``input`` placeholder [batch, S, S, 3] of preprocessed images and
 no variables, for freeze_graph and friends.
 """
+import json
 import os
 
 from absl import logging
 
 from tf_compat import tf
 from datasets import dataset_info as info_lib
+from datasets import imaging_graph
 from evaluation import model as model_lib
+from nets import model_spec
 
 SIGNATURE_KEY = "serving_default"
+PREPARED_SIGNATURE_KEY = "prepared"
 INPUT_KEY = "image_bytes"
 
 
@@ -34,22 +49,46 @@ def _add_outputs(graph: model_lib.InferenceGraph):
     graph.classes = tf.argmax(graph.probabilities, axis=1, name="classes")
 
 
-def export_saved_model(config: model_lib.ModelConfig, checkpoint_path: str,
-                       output_dir: str, info=None) -> str:
+def serving_note(config: model_lib.ModelSpec) -> dict:
+  """What each signature expects, for this model."""
+  return {
+      SIGNATURE_KEY: "original PNG/JPEG bytes; in the graph: %s; then %s "
+                     "preprocessing to %d px" % (
+                         imaging_graph.describe(config.imaging),
+                         config.preprocessing_name, config.input_size),
+      PREPARED_SIGNATURE_KEY: "bytes of datasets.imaging.read_and_prepare(path, "
+                              "model_spec.json['imaging']) encoded as PNG, as "
+                              "predict_image_classifier.py prepares them",
+      "not_in_graph": "DICOM decoding and windowing (dicom_window=%s): prepare "
+                      "DICOM files with read_and_prepare and use the '%s' "
+                      "signature" % (config.imaging.get("dicom_window", "auto"),
+                                     PREPARED_SIGNATURE_KEY),
+  }
+
+
+def export_saved_model(config: model_lib.ModelSpec, checkpoint_path: str,
+                       output_dir: str) -> str:
   """Writes a SavedModel to ``output_dir`` (which must not exist yet)."""
   if tf.io.gfile.exists(output_dir):
     raise ValueError("--output_dir %s exists; SavedModel needs a new folder"
                      % output_dir)
-  graph = model_lib.InferenceGraph(config, checkpoint_path, extra=_add_outputs)
+  graph = model_lib.InferenceGraph(config, checkpoint_path, extra=_add_outputs,
+                                   original_input=True)
+  note = serving_note(config)
   try:
     with graph.graph.as_default():
-      sig = tf.compat.v1.saved_model.signature_def_utils.predict_signature_def(
-          inputs={INPUT_KEY: graph.encoded},
-          outputs={"probabilities": graph.probabilities, "classes": graph.classes})
+      outputs = {"probabilities": graph.probabilities, "classes": graph.classes}
+      predict_def = tf.compat.v1.saved_model.signature_def_utils.predict_signature_def
+      signatures = {
+          SIGNATURE_KEY: predict_def(inputs={INPUT_KEY: graph.original},
+                                     outputs=outputs),
+          PREPARED_SIGNATURE_KEY: predict_def(inputs={INPUT_KEY: graph.encoded},
+                                              outputs=outputs),
+      }
       builder = tf.compat.v1.saved_model.Builder(output_dir)
       builder.add_meta_graph_and_variables(
           graph.session, [tf.compat.v1.saved_model.tag_constants.SERVING],
-          signature_def_map={SIGNATURE_KEY: sig}, strip_default_attrs=True)
+          signature_def_map=signatures, strip_default_attrs=True)
       builder.save()
   finally:
     graph.close()
@@ -58,14 +97,20 @@ def export_saved_model(config: model_lib.ModelConfig, checkpoint_path: str,
   with tf.io.gfile.GFile(os.path.join(extra, info_lib.LABELS_FILENAME), "w") as f:
     f.write("".join("%d:%s\n" % (i, n)
                     for i, n in enumerate(config.output_class_names)))
-  if info is not None:
-    with tf.io.gfile.GFile(os.path.join(extra, info_lib.INFO_FILENAME), "w") as f:
-      f.write(info.to_json() + "\n")
+  spec = json.loads(config.to_json())
+  spec["serving"] = note
+  with tf.io.gfile.GFile(os.path.join(extra, model_spec.SPEC_FILENAME), "w") as f:
+    f.write(json.dumps(spec, indent=2, sort_keys=True) + "\n")
+  with tf.io.gfile.GFile(os.path.join(extra, "README.txt"), "w") as f:
+    f.write("Signatures of this SavedModel (outputs: probabilities [N, %d], "
+            "classes [N]; classes in labels.txt):\n" % config.num_outputs)
+    for key, text in note.items():
+      f.write("- %s: %s\n" % (key, text))
   logging.info("Wrote SavedModel to %s", output_dir)
   return output_dir
 
 
-def load_saved_model(export_dir: str):
+def load_saved_model(export_dir: str, signature: str = SIGNATURE_KEY):
   """A callable ``fn(list of encoded bytes) -> probabilities`` (graph mode),
   as a client would use the export."""
   graph = tf.Graph()
@@ -73,7 +118,7 @@ def load_saved_model(export_dir: str):
   with graph.as_default():
     meta = tf.compat.v1.saved_model.loader.load(
         sess, [tf.compat.v1.saved_model.tag_constants.SERVING], export_dir)
-  sig = meta.signature_def[SIGNATURE_KEY]
+  sig = meta.signature_def[signature]
   input_name = sig.inputs[INPUT_KEY].name
   output_name = sig.outputs["probabilities"].name
 
@@ -84,7 +129,7 @@ def load_saved_model(export_dir: str):
   return fn
 
 
-def export_inference_graph(config: model_lib.ModelConfig, output_file: str,
+def export_inference_graph(config: model_lib.ModelSpec, output_file: str,
                            batch_size=None) -> str:
   """TF-Slim's inference GraphDef: ``input`` [batch, S, S, 3] float32
   (preprocessed) -> ``probabilities``; variables left as variables."""

@@ -72,7 +72,7 @@ class Explanation:
 class Explainer:
   """Grad-CAM (and optionally guided backprop) over the inference graph."""
 
-  def __init__(self, config: model_lib.ModelConfig, checkpoint_path: str,
+  def __init__(self, config: model_lib.ModelSpec, checkpoint_path: str,
                layer: Optional[str] = None, guided: bool = False,
                master: str = ""):
     self.guided = guided
@@ -185,18 +185,13 @@ def save_png(array: np.ndarray, path: str) -> None:
 @dataclasses.dataclass
 class VisualizeOptions:
   checkpoint_path: str
-  model_name: str
   input: str
   output_dir: str
+  model_overrides: dict = dataclasses.field(default_factory=dict)
   dataset_dir: Optional[str] = None
   class_name: Optional[str] = None
   layer: Optional[str] = None
   guided_backprop: bool = False
-  eval_image_size: Optional[int] = None
-  preprocessing_name: Optional[str] = None
-  depth_multiplier: Optional[float] = None
-  moving_average_decay: Optional[float] = None
-  labels_offset: int = 0
   master: str = ""
 
 
@@ -209,18 +204,14 @@ def run(options: VisualizeOptions):
   from evaluation import checkpoints as ckpt_lib
   from evaluation import predict
   checkpoint = ckpt_lib.resolve(options.checkpoint_path)
-  info = predict.load_info(options.dataset_dir, checkpoint)
-  config = model_lib.config_for(
-      checkpoint, info, options.model_name, labels_offset=options.labels_offset,
-      depth_multiplier=options.depth_multiplier, image_size=options.eval_image_size,
-      preprocessing_name=options.preprocessing_name,
-      moving_average_decay=options.moving_average_decay)
+  config = predict.load_spec(checkpoint, options.model_overrides,
+                             options.dataset_dir)
   class_index = None
   if options.class_name is not None:
     names = config.output_class_names
     if options.class_name not in names:
-      raise ValueError("--class_name=%s is not a class of %s: %s"
-                       % (options.class_name, info.name, ", ".join(names)))
+      raise ValueError("--class_name=%s is not a class of the model: %s"
+                       % (options.class_name, ", ".join(names)))
     class_index = names.index(options.class_name)
   items, failures = predict.list_inputs(options.input)
   tf.io.gfile.makedirs(options.output_dir)
@@ -230,7 +221,7 @@ def run(options: VisualizeOptions):
   try:
     for item in items:
       try:
-        array = imaging.read_and_prepare(item.path, info.preprocessing)
+        array = imaging.read_and_prepare(item.path, config.imaging)
       except (imaging.ImageReadError, ValueError, OSError) as err:
         failures.append(predict.Failure(item.path, str(err)))
         logging.warning("Skipping unreadable %s", err)

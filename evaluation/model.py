@@ -3,6 +3,9 @@
     images [N,H,W,3] (already preprocessed)  -> logits -> probabilities
     encoded bytes [N] -> decode -> [0,1] -> eval preprocessing -> the above
 
+Everything is built from a ``nets.model_spec.ModelSpec`` (model_spec.json,
+written by training): net, input size, preprocessing and every resolved
+option, classes, labels offset, stored channels and bit depth.
 Probabilities are a softmax for multi-class data and a per-finding sigmoid for
 multi-label data. With ``labels_offset`` (TF-Slim's flag: ImageNet's background
 class) the net has ``num_classes - labels_offset`` outputs and class ``i`` of
@@ -11,135 +14,27 @@ the net is class ``i + labels_offset`` of the dataset.
 ``make_saver`` restores the moving-average ("shadow") weights when
 ``moving_average_decay`` is set, as TF-Slim's eval script does.
 """
-import dataclasses
-import json
-import os
 import re
-from typing import Dict, List, Optional
-
-from absl import logging
+from typing import Dict, Optional
 
 from tf_compat import slim, tf
+from datasets import imaging_graph
 from datasets import tfexample
 from nets import nets_factory
-from preprocessing import preprocessing_factory
-
-TRAINING_FLAGS_FILENAME = "flags.json"
+from nets.model_spec import ModelSpec
 
 
-@dataclasses.dataclass
-class ModelConfig:
-  """Everything needed to rebuild the trained graph for inference."""
-  model_name: str
-  class_names: List[str]                # of the dataset (before labels_offset)
-  multilabel: bool = False
-  labels_offset: int = 0
-  depth_multiplier: Optional[float] = None
-  image_size: Optional[int] = None      # --eval_image_size; None = net default
-  preprocessing_name: Optional[str] = None
-  preprocessing_options: Dict = dataclasses.field(default_factory=dict)
-  moving_average_decay: Optional[float] = None
-  channels: int = 3                     # of the stored images (1 or 3)
-  bit_depth: int = 8
-
-  def __post_init__(self):
-    nets_factory.get_spec(self.model_name)   # fails early on a bad name
-    if self.labels_offset and self.multilabel:
-      raise ValueError("--labels_offset applies to multi-class data only")
-    if self.labels_offset >= len(self.class_names):
-      raise ValueError("--labels_offset=%d leaves no class of %d"
-                       % (self.labels_offset, len(self.class_names)))
-
-  @property
-  def spec(self):
-    return nets_factory.get_spec(self.model_name)
-
-  @property
-  def num_outputs(self) -> int:
-    return len(self.class_names) - self.labels_offset
-
-  @property
-  def output_class_names(self) -> List[str]:
-    """Names of the net's outputs, in order."""
-    return list(self.class_names[self.labels_offset:])
-
-  @property
-  def input_size(self) -> int:
-    return int(self.image_size or self.spec.default_image_size)
-
-  @property
-  def preprocessing(self) -> str:
-    return self.preprocessing_name or self.spec.preprocessing
+def preprocess_fn(spec: ModelSpec):
+  return spec.preprocess_fn(is_training=False)
 
 
-def read_training_flags(checkpoint_path: str) -> Dict:
-  """flags.json written by training next to its checkpoints ({} if absent)."""
-  directory = (checkpoint_path if tf.io.gfile.isdir(checkpoint_path)
-               else os.path.dirname(checkpoint_path))
-  path = os.path.join(directory, TRAINING_FLAGS_FILENAME)
-  if not tf.io.gfile.exists(path):
-    return {}
-  try:
-    with tf.io.gfile.GFile(path, "r") as f:
-      data = json.load(f)
-  except ValueError as err:
-    logging.warning("Ignoring unreadable %s: %s", path, err)
-    return {}
-  return data.get("flags", data) if isinstance(data, dict) else {}
-
-
-def fill_from_training(checkpoint_path: str, depth_multiplier=None,
-                       preprocessing_name=None, image_size=None,
-                       model_name=None) -> Dict:
-  """Flags the user left unset take the values training recorded in
-  flags.json, so an eval cannot silently differ from training; an explicit
-  model name that disagrees with training is an error."""
-  trained = read_training_flags(checkpoint_path)
-  if model_name and trained.get("model_name") and trained["model_name"] != model_name:
-    raise ValueError("--model_name=%s but the checkpoint was trained with "
-                     "--model_name=%s (flags.json next to it)"
-                     % (model_name, trained["model_name"]))
-  out = {"depth_multiplier": depth_multiplier,
-         "preprocessing_name": preprocessing_name, "image_size": image_size}
-  for key, train_key in (("depth_multiplier", "depth_multiplier"),
-                         ("preprocessing_name", "preprocessing_name"),
-                         ("image_size", "train_image_size")):
-    if out[key] is None and trained.get(train_key) not in (None, "", 0):
-      out[key] = trained[train_key]
-      logging.info("Using %s=%s from training's flags.json", key, out[key])
-  return out
-
-
-def config_for(checkpoint_path: str, info, model_name: str,
-               labels_offset: int = 0, depth_multiplier=None, image_size=None,
-               preprocessing_name=None,
-               moving_average_decay=None) -> ModelConfig:
-  """The ModelConfig of a checkpoint for a dataset (``DatasetInfo``): flags
-  left unset take training's values from flags.json."""
-  filled = fill_from_training(checkpoint_path, depth_multiplier,
-                              preprocessing_name, image_size, model_name)
-  return ModelConfig(
-      model_name=model_name, class_names=list(info.class_names),
-      multilabel=info.multilabel, labels_offset=labels_offset,
-      depth_multiplier=filled["depth_multiplier"],
-      image_size=filled["image_size"],
-      preprocessing_name=filled["preprocessing_name"],
-      moving_average_decay=moving_average_decay,
-      channels=info.channels, bit_depth=info.bit_depth)
-
-
-def preprocess_fn(config: ModelConfig):
-  return preprocessing_factory.get_preprocessing(
-      config.preprocessing, is_training=False, **config.preprocessing_options)
-
-
-def logits_and_probabilities(images, config: ModelConfig):
+def logits_and_probabilities(images, config: ModelSpec):
   """images [N,H,W,3] in the net's range -> (logits, probabilities, end_points)."""
   network_fn = nets_factory.get_network_fn(
       config.model_name, num_classes=config.num_outputs, is_training=False,
       depth_multiplier=config.depth_multiplier)
   kwargs = {}
-  if config.spec.has_aux_logits:
+  if config.net.has_aux_logits:
     # The auxiliary head only helps training; without it small inputs work
     # (InceptionV3's needs >= 107 px) and its checkpoint variables are ignored.
     kwargs["create_aux_logits"] = False
@@ -155,13 +50,23 @@ def logits_and_probabilities(images, config: ModelConfig):
 decode_image = tfexample.decode_image
 
 
-def images_from_encoded(encoded, config: ModelConfig):
-  """[N] encoded images -> [N,S,S,3] preprocessed exactly as eval does."""
+def images_from_encoded(encoded, config: ModelSpec, original: bool = False):
+  """[N] encoded images -> [N,S,S,3] preprocessed exactly as eval does.
+
+  ``original=False``: the bytes hold pixels as the converter stored them
+  (records, predict's ``imaging.read_and_prepare`` output). ``original=True``:
+  a client's original PNG/JPEG, prepared in the graph with the conversion
+  settings of the spec (``datasets/imaging_graph.py``).
+  """
   fn = preprocess_fn(config)
   size = config.input_size
 
   def one(data):
-    image = fn(decode_image(data, config.channels, config.bit_depth), size, size)
+    if original:
+      pixels = imaging_graph.read_and_prepare(data, config.imaging)
+    else:
+      pixels = decode_image(data, config.channels, config.bit_depth)
+    image = fn(pixels, size, size)
     image.set_shape([size, size, 3])
     return image
 
@@ -169,21 +74,21 @@ def images_from_encoded(encoded, config: ModelConfig):
       [size, size, 3], tf.float32), back_prop=False)
 
 
-def variables_to_restore(config: ModelConfig):
+def variables_to_restore(config: ModelSpec):
   if config.moving_average_decay:
     ema = tf.compat.v1.train.ExponentialMovingAverage(config.moving_average_decay)
     return ema.variables_to_restore(slim.get_model_variables())
   return {v.op.name: v for v in slim.get_variables_to_restore()}
 
 
-def make_saver(config: ModelConfig):
+def make_saver(config: ModelSpec):
   var_map = variables_to_restore(config)
   saver = tf.compat.v1.train.Saver(var_map)
   saver.var_map = var_map
   return saver
 
 
-def check_shapes(var_map: Dict, checkpoint_path: str, config: ModelConfig) -> None:
+def check_shapes(var_map: Dict, checkpoint_path: str, config: ModelSpec) -> None:
   """Resource variables take whatever shape the checkpoint holds, silently,
   so a wrong --depth_multiplier would "restore" and give a graph whose static
   shapes lie. Compare first and name the flag."""
@@ -205,7 +110,7 @@ def check_shapes(var_map: Dict, checkpoint_path: str, config: ModelConfig) -> No
              config.depth_multiplier, config.num_outputs, config.labels_offset))
 
 
-def restore(saver, sess, checkpoint_path: str, config: ModelConfig) -> None:
+def restore(saver, sess, checkpoint_path: str, config: ModelSpec) -> None:
   """saver.restore with an error that says which flag is probably wrong."""
   if getattr(saver, "var_map", None):
     check_shapes(saver.var_map, checkpoint_path, config)
@@ -238,17 +143,30 @@ class InferenceGraph:
   preprocessing and ``logits_and_probabilities``).
 
   ``extra(graph_namespace)`` may add ops (e.g. gradients) before the saver and
-  session are made.
+  session are made. With ``original_input=True`` a second input,
+  ``original_bytes``, takes a client's original PNG/JPEG files (prepared in
+  the graph); both inputs default to empty, so either can be fed alone.
   """
 
-  def __init__(self, config: ModelConfig, checkpoint_path: Optional[str] = None,
-               master: str = "", extra=None):
+  def __init__(self, config: ModelSpec, checkpoint_path: Optional[str] = None,
+               master: str = "", extra=None, original_input: bool = False):
     self.config = config
     self.graph = tf.Graph()
     with self.graph.as_default():
-      self.encoded = tf.compat.v1.placeholder(tf.string, [None], name="image_bytes")
-      self.images = tf.identity(images_from_encoded(self.encoded, config),
-                                name="images")
+      if original_input:
+        empty = tf.constant([], tf.string)
+        self.encoded = tf.compat.v1.placeholder_with_default(
+            empty, [None], name="image_bytes")
+        self.original = tf.compat.v1.placeholder_with_default(
+            empty, [None], name="original_bytes")
+        images = tf.concat([images_from_encoded(self.encoded, config),
+                            images_from_encoded(self.original, config, True)], 0)
+      else:
+        self.encoded = tf.compat.v1.placeholder(tf.string, [None],
+                                                name="image_bytes")
+        self.original = None
+        images = images_from_encoded(self.encoded, config)
+      self.images = tf.identity(images, name="images")
       self.logits, self.probabilities, self.end_points = logits_and_probabilities(
           self.images, config)
       if extra is not None:

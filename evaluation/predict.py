@@ -1,8 +1,8 @@
 """Predictions for raw files: an image, a folder, a CSV list, or DICOMs.
 
 Every file goes through ``datasets.imaging.read_and_prepare`` with the
-``preprocessing`` of the dataset's dataset_info.json -- the exact pixels the
-converter stored -- then through the same decode + eval preprocessing + net as
+conversion settings training's data had (``imaging`` of model_spec.json, copied
+from dataset_info.json) -- the exact pixels the converter stored -- then through the same decode + eval preprocessing + net as
 evaluation (``model.InferenceGraph``), so a file's probabilities equal the ones
 eval reports for its record. Unreadable files are listed, not fatal.
 """
@@ -22,6 +22,7 @@ from datasets import imaging
 from evaluation import checkpoints as ckpt_lib
 from evaluation import metrics as metrics_lib
 from evaluation import model as model_lib
+from nets import model_spec
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif") + \
     tuple(imaging.DICOM_EXTENSIONS)
@@ -64,6 +65,15 @@ def _stem(path: str) -> str:
   return stem if ext.lower() in IMAGE_EXTENSIONS else name
 
 
+def _relative_id(path: str, folder: str) -> str:
+  """A file's id under a folder: its path relative to the folder, without an
+  image extension ('10_left' in a flat folder, '0/1' for class folders that
+  repeat file names), so no two inputs share an id."""
+  relative = os.path.relpath(path, folder).replace(os.sep, "/")
+  stem, ext = os.path.splitext(relative)
+  return stem if ext.lower() in IMAGE_EXTENSIONS else relative
+
+
 def _resolve_csv_entry(value: str, base: str) -> Optional[str]:
   gfile = _gfile()
   candidates = [value] if os.path.isabs(value) or "://" in value else []
@@ -82,7 +92,8 @@ def _resolve_csv_entry(value: str, base: str) -> Optional[str]:
 
 
 def list_inputs(input_path: str) -> Tuple[List[Item], List[Failure]]:
-  """The files ``--input`` names, with their ids (file stems).
+  """The files ``--input`` names, with their ids (file stems; in a folder,
+  the path below it without extension).
 
   A folder is searched recursively for images and DICOMs; a .csv lists files
   in a column named one of PATH_COLUMNS (else its first column), relative to
@@ -99,7 +110,7 @@ def list_inputs(input_path: str) -> Tuple[List[Item], List[Failure]]:
       for name in sorted(files):
         path = os.path.join(root, name)
         if _is_image_path(path):
-          items.append(Item(_stem(path), path))
+          items.append(Item(_relative_id(path, input_path), path))
     if not items:
       raise ValueError("No images (%s) or DICOM files under %s"
                        % (" ".join(IMAGE_EXTENSIONS), input_path))
@@ -133,17 +144,27 @@ def prepare(path: str, preprocessing: dict) -> bytes:
   return imaging.encode(imaging.read_and_prepare(path, preprocessing), "png")
 
 
-def load_info(dataset_dir: Optional[str], checkpoint_path: str) -> info_lib.DatasetInfo:
-  """dataset_info.json from --dataset_dir, else the one training copied into
-  its train_dir."""
-  if dataset_dir:
-    return info_lib.read(dataset_factory.find_dataset_dir(dataset_dir))
-  directory = ckpt_lib.checkpoint_dir(checkpoint_path)
-  if _gfile().exists(os.path.join(directory, info_lib.INFO_FILENAME)):
-    return info_lib.read(directory)
-  raise ValueError("Pass --dataset_dir (the converted dataset: its "
-                   "dataset_info.json has the labels and the preprocessing); "
-                   "%s has no %s" % (directory, info_lib.INFO_FILENAME))
+def load_info(dataset_dir: Optional[str]) -> Optional[info_lib.DatasetInfo]:
+  """dataset_info.json of --dataset_dir, when given (checked against the
+  model spec; the spec alone says how to prepare raw files)."""
+  if not dataset_dir:
+    return None
+  return info_lib.read(dataset_factory.find_dataset_dir(dataset_dir))
+
+
+def load_spec(checkpoint_path: str, overrides: dict,
+              dataset_dir: Optional[str] = None, flag_names=None):
+  """The model spec of a checkpoint (resolved), for predict/export/visualize."""
+  return model_spec.for_inference(checkpoint_path, overrides,
+                                  info=load_info(dataset_dir),
+                                  flag_names=flag_names)
+
+
+def spec_from_flags(model_name: str, overrides: dict, dataset_dir: str):
+  """A spec without a checkpoint (TF-Slim's GraphDef-only export)."""
+  overrides = dict(overrides)
+  overrides.pop("model_name", None)
+  return model_spec.build(model_name, load_info(dataset_dir), **overrides)
 
 
 def predict_items(graph: model_lib.InferenceGraph, items: List[Item],
@@ -211,18 +232,13 @@ def format_rows(ids, probabilities, class_names, top_k: int = 5,
 @dataclasses.dataclass
 class PredictOptions:
   checkpoint_path: str
-  model_name: str
   input: str
   output: str
+  model_overrides: dict = dataclasses.field(default_factory=dict)
   dataset_dir: Optional[str] = None
   output_format: str = "csv"
   top_k: int = 5
   batch_size: int = 32
-  eval_image_size: Optional[int] = None
-  preprocessing_name: Optional[str] = None
-  depth_multiplier: Optional[float] = None
-  moving_average_decay: Optional[float] = None
-  labels_offset: int = 0
   threshold: float = 0.5
   master: str = ""
   progress: bool = True
@@ -241,16 +257,11 @@ def run(options: PredictOptions):
   if options.output_format not in OUTPUT_FORMATS:
     raise ValueError("--output_format must be one of %s" % "|".join(OUTPUT_FORMATS))
   checkpoint = ckpt_lib.resolve(options.checkpoint_path)
-  info = load_info(options.dataset_dir, checkpoint)
-  config = model_lib.config_for(
-      checkpoint, info, options.model_name, labels_offset=options.labels_offset,
-      depth_multiplier=options.depth_multiplier, image_size=options.eval_image_size,
-      preprocessing_name=options.preprocessing_name,
-      moving_average_decay=options.moving_average_decay)
+  config = load_spec(checkpoint, options.model_overrides, options.dataset_dir)
   items, failures = list_inputs(options.input)
   graph = model_lib.InferenceGraph(config, checkpoint, options.master)
   try:
-    ids, probs, more = predict_items(graph, items, info.preprocessing,
+    ids, probs, more = predict_items(graph, items, config.imaging,
                                      options.batch_size, options.progress)
   finally:
     graph.close()

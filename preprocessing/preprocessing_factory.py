@@ -46,15 +46,31 @@ def names():
   return sorted(PREPROCESSING_STYLES)
 
 
+def style_of(name):
+  """The style a name stands for ('inception', 'vgg', 'xray', ...)."""
+  if name not in PREPROCESSING_STYLES:
+    raise ValueError("Unknown --preprocessing_name %r; choose one of: %s"
+                     % (name, ", ".join(names())))
+  return PREPROCESSING_STYLES[name]
+
+
+def resolve_options(name, options=None):
+  """Every option of ``name``'s style, with ``options`` (None = default)
+  applied: what training and every consumer build the same preprocessing
+  from (see nets/model_spec.py)."""
+  style = style_of(name)
+  options = dict(options or {})
+  if style == _VGG:
+    return vgg_preprocessing.resolve_options(options)
+  return inception_preprocessing.resolve_options(style, options)
+
+
 def get_preprocessing(name, is_training=False, **options):
   """Returns ``preprocessing_fn(image, output_height, output_width)``.
 
   Raises ValueError for an unknown name or option.
   """
-  if name not in PREPROCESSING_STYLES:
-    raise ValueError("Unknown --preprocessing_name %r; choose one of: %s"
-                     % (name, ", ".join(names())))
-  style = PREPROCESSING_STYLES[name]
+  style = style_of(name)
   if style == _VGG:
     return vgg_preprocessing.make_fn(is_training, **options)
   return inception_preprocessing.make_fn(style, is_training, **options)

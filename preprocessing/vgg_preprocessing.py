@@ -50,13 +50,19 @@ def _finish(image, opts):
   return image * 255.0 - tf.constant(MEANS, tf.float32)
 
 
-def make_fn(is_training, **options):
+def resolve_options(options):
+  """DEFAULTS updated with ``options`` (None values keep the default)."""
   unknown = sorted(set(options) - set(OPTIONS))
   if unknown:
     raise ValueError("Unknown option(s) %s for vgg preprocessing; valid: %s"
                      % (", ".join(unknown), ", ".join(sorted(OPTIONS))))
   opts = dict(DEFAULTS)
   opts.update({k: v for k, v in options.items() if v is not None})
+  return opts
+
+
+def make_fn(is_training, **options):
+  opts = resolve_options(options)
 
   def preprocess(image, output_height, output_width):
     image = tf.convert_to_tensor(image, tf.float32)

@@ -32,8 +32,8 @@ from tf_compat import slim, tf
 from datasets import dataset_factory
 from deployment import input_pipeline
 from deployment import model_deploy
+from nets import model_spec
 from nets import nets_factory
-from preprocessing import preprocessing_factory
 from training import losses as losses_lib
 from training import optimizers
 from training import provenance
@@ -167,10 +167,21 @@ def build_and_train(config: TrainConfig):
                      "SyncReplicasOptimizer's session hook); drop one of them")
   split = dataset_factory.get_split(config.dataset_name, config.dataset_split_name,
                                     config.dataset_dir)
-  spec = nets_factory.get_spec(config.model_name)
-  num_classes = split.num_classes - config.labels_offset
-  if split.multilabel and config.labels_offset:
-    raise ValueError("--labels_offset does not apply to multi-label data")
+  net = nets_factory.get_spec(config.model_name)
+  # The model contract, resolved once: the graph below, eval, predict, export
+  # and a resumed run are all built from it.
+  spec = model_spec.build(
+      config.model_name, split.info, labels_offset=config.labels_offset,
+      depth_multiplier=config.depth_multiplier,
+      image_size=config.train_image_size,
+      preprocessing_name=config.preprocessing_name,
+      preprocessing_options=config.preprocessing_options,
+      moving_average_decay=config.moving_average_decay,
+      mixed_precision=config.mixed_precision)
+  latest = tf.train.latest_checkpoint(config.train_dir)
+  if latest:
+    model_spec.check_resume(spec, config.train_dir)   # before anything is written
+  num_classes = spec.num_outputs
   loss_config = losses_lib.LossConfig(split, config.class_weights,
                                       config.label_smoothing, config.focal_gamma,
                                       config.aux_loss_weight)
@@ -185,6 +196,7 @@ def build_and_train(config: TrainConfig):
                      split.dataset_dir,
                      extra={"num_train_examples": split.num_samples,
                             "loss": loss_config.describe()})
+    model_spec.write(spec, config.train_dir)
   opt_params = dataclasses.replace(config.optimizer, batch_size=config.batch_size,
                                    sync_replicas=config.sync_replicas,
                                    replicas_to_aggregate=config.replicas_to_aggregate,
@@ -196,14 +208,12 @@ def build_and_train(config: TrainConfig):
     with model_deploy.device_scope(deploy):
       global_step = tf.compat.v1.train.get_or_create_global_step()
       network_fn = nets_factory.get_network_fn(
-          config.model_name, num_classes=num_classes,
+          spec.model_name, num_classes=num_classes,
           weight_decay=config.weight_decay, is_training=True,
-          depth_multiplier=config.depth_multiplier,
+          depth_multiplier=spec.depth_multiplier,
           batch_norm_decay=config.batch_norm_decay)
-      image_size = config.train_image_size or network_fn.default_image_size
-      preprocess_fn = preprocessing_factory.get_preprocessing(
-          config.preprocessing_name or spec.preprocessing, is_training=True,
-          **config.preprocessing_options)
+      image_size = spec.image_size
+      preprocess_fn = spec.preprocess_fn(is_training=True)
       with tf.device(deploy.inputs_device()):
         dataset = input_pipeline.make_dataset(
             split, preprocess_fn, image_size, config.batch_size, is_training=True,
@@ -239,11 +249,11 @@ def build_and_train(config: TrainConfig):
 
       # Restore map is checked now: shape errors surface before training.
       init_fn = None
-      if config.checkpoint_path:
+      if config.checkpoint_path and not latest:   # a resumed run never reads it
         init_fn = restore.make_init_fn(config.checkpoint_path,
                                        config.checkpoint_exclude_scopes,
                                        config.ignore_missing_vars,
-                                       logits_scopes=spec.logits_scopes)
+                                       logits_scopes=net.logits_scopes)
 
       update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS,
                                                first_scope or None)
@@ -320,7 +330,6 @@ def build_and_train(config: TrainConfig):
     log_hook = _LogHook(config.log_every_n_steps,
                         config.batch_size * config.num_clones,
                         config.max_number_of_steps)
-    latest = tf.train.latest_checkpoint(config.train_dir)
     if latest:
       logging.info("Resuming from %s (--checkpoint_path is not used)", latest)
     step, loss, steps_run = None, None, 0

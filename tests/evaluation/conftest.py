@@ -12,6 +12,7 @@ import pytest
 
 from tf_compat import slim, tf
 from datasets import dataset_info, imaging, tfexample
+from nets import model_spec
 from nets import nets_factory
 
 IMAGE_SIZE = 80
@@ -97,15 +98,22 @@ def dr_dataset(demo_kaggle_dr, tmp_path_factory):
           "raw": demo_kaggle_dr}
 
 
+def write_spec(train_dir, info, **settings):
+  """The model_spec.json training writes (nets.model_spec.build)."""
+  settings.setdefault("depth_multiplier", DEPTH)
+  settings.setdefault("image_size", IMAGE_SIZE)
+  spec = model_spec.build("inception_v3", info, **settings)
+  model_spec.write(spec, train_dir)
+  return spec
+
+
 @pytest.fixture(scope="session")
 def dr_checkpoints(dr_dataset, tmp_path_factory):
   """A train_dir with model.ckpt-10 and model.ckpt-20 (random weights) and
-  the flags.json training writes."""
+  the model_spec.json training writes."""
   train_dir = str(tmp_path_factory.mktemp("dr_train"))
   paths = save_checkpoint(train_dir, 5, steps=(10, 20), seed=1)
-  with open(os.path.join(train_dir, "flags.json"), "w") as f:
-    f.write('{"model_name": "inception_v3", "depth_multiplier": %s, '
-            '"train_image_size": %d}\n' % (DEPTH, IMAGE_SIZE))
+  write_spec(train_dir, dr_dataset["info"])
   return {"dir": train_dir, "paths": paths}
 
 

@@ -16,12 +16,14 @@ DEPTH = 0.1
 
 
 def _options(dr_dataset, checkpoint_path, eval_dir, **kwargs):
-  kwargs.setdefault("depth_multiplier", DEPTH)
+  # Explicit flags that agree with the model spec are accepted.
+  overrides = {"model_name": "inception_v3", "depth_multiplier": DEPTH,
+               "image_size": 80}
   return evaluate.EvalOptions(
       checkpoint_path=checkpoint_path, dataset_dir=dr_dataset["dir"],
-      model_name="inception_v3", dataset_name="diabetic",
+      model_overrides=overrides, dataset_name="diabetic",
       dataset_split_name="validation", eval_dir=str(eval_dir),
-      eval_image_size=80, num_preprocessing_threads=2, progress=False, **kwargs)
+      num_preprocessing_threads=2, progress=False, **kwargs)
 
 
 def _expected(dr_dataset):
@@ -109,8 +111,10 @@ def test_all_checkpoints_names_the_best(dr_dataset, dr_checkpoints, tmp_path):
 def _probabilities_of(checkpoint, **config_kwargs):
   """Probabilities of the inference model on two fixed images."""
   from evaluation import model as model_lib
-  config = model_lib.ModelConfig("inception_v3", list("01234"), image_size=80,
-                                 **config_kwargs)
+  from nets.model_spec import ModelSpec
+  config = ModelSpec("inception_v3", list("01234"), image_size=80,
+                     preprocessing_name="inception", preprocessing_options={},
+                     **config_kwargs)
   with tf.Graph().as_default() as graph:
     images = tf.constant(np.random.default_rng(0).uniform(-1, 1, (2, 80, 80, 3)),
                          tf.float32)

@@ -23,8 +23,7 @@ def eval_probs(dr_dataset, dr_checkpoints):
   """{source_id: probabilities} from the eval pipeline (records)."""
   split = dataset_factory.get_split("diabetic", "validation", dr_dataset["dir"])
   options = evaluate.EvalOptions(checkpoint_path=dr_checkpoints["paths"][1],
-                                 dataset_dir=dr_dataset["dir"],
-                                 model_name="inception_v3")
+                                 dataset_dir=dr_dataset["dir"])
   evaluator = evaluate.Evaluator(split, evaluate.model_config(options, split),
                                  batch_size=10, progress=False)
   try:
@@ -55,7 +54,7 @@ def raw_copy(dr_dataset, tmp_path_factory):
 def predicted(raw_copy, dr_dataset, dr_checkpoints, tmp_path_factory):
   out = tmp_path_factory.mktemp("predict") / "top3.csv"
   ids, probs, failures = predict.run(predict.PredictOptions(
-      checkpoint_path=dr_checkpoints["dir"], model_name="inception_v3",
+      checkpoint_path=dr_checkpoints["dir"],
       input=str(raw_copy["root"] / "list.csv"), output=str(out),
       dataset_dir=dr_dataset["dir"], top_k=3, batch_size=8, progress=False))
   return {"ids": ids, "probs": probs, "failures": failures, "output": out}
@@ -120,13 +119,20 @@ def test_saved_model_outputs_equal_predict(predicted, raw_copy, dr_dataset,
   proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert (export_dir / "assets.extra" / "labels.txt").read_text().startswith("0:0\n")
-  serve = export.load_saved_model(str(export_dir))
+  prepared = export.load_saved_model(str(export_dir), export.PREPARED_SIGNATURE_KEY)
   preprocessing = dr_dataset["info"].preprocessing
   ids = predicted["ids"][:6]
-  encoded = [predict.prepare(str(raw_copy["root"] / "train" / (i + ".jpeg")),
-                             preprocessing) for i in ids]
-  served = serve(encoded)
-  np.testing.assert_allclose(served, predicted["probs"][:6], rtol=0, atol=1e-6)
+  files = [str(raw_copy["root"] / "train" / (i + ".jpeg")) for i in ids]
+  encoded = [predict.prepare(path, preprocessing) for path in files]
+  np.testing.assert_allclose(prepared(encoded), predicted["probs"][:6], rtol=0,
+                             atol=1e-6)
+  # serving_default: the client's original JPEGs (border crop, pad, resize in
+  # the graph) agree with predict to within resampling differences
+  original = export.load_saved_model(str(export_dir))
+  served = original([open(path, "rb").read() for path in files])
+  np.testing.assert_allclose(served, predicted["probs"][:6], rtol=0, atol=0.02)
+  readme = (export_dir / "assets.extra" / "README.txt").read_text()
+  assert "crop black borders" in readme and "DICOM" in readme
   # TF-Slim's GraphDef: an 'input' placeholder of the net's size, no weights
   from tf_compat import tf
   graph_def = tf.compat.v1.GraphDef()

@@ -95,7 +95,7 @@ def test_gradcam_heat_is_on_the_lesion(lesion_model):
   assert lesion_model["accuracy"] >= 0.8, "the tiny net did not learn the lesion"
   out_dir = lesion_model["root"] / "heatmaps"
   written, failures = gradcam.run(gradcam.VisualizeOptions(
-      checkpoint_path=str(lesion_model["train_dir"]), model_name="inception_v3",
+      checkpoint_path=str(lesion_model["train_dir"]),
       input=str(lesion_model["inputs"]), output_dir=str(out_dir),
       class_name="lesion", guided_backprop=True))
   assert [os.path.basename(f.path) for f in failures] == ["broken.png"]

@@ -115,11 +115,30 @@ def test_issue4_command_1_fine_tunes_heads_only(tmp_path, data):
   info = json.load(open(os.path.join(train_dir, "dataset_info.json")))
   assert info["name"] == "diabetic"
 
-  # Resume: same train_dir, a later step limit -> continues at step 3.
+  spec = json.load(open(os.path.join(train_dir, "model_spec.json")))
+  assert (spec["image_size"], spec["depth_multiplier"]) == (SIZE, DM)
+  assert spec["preprocessing_name"] == "inception"   # no modality recorded
+
+  # Resume with a flag that shapes the graph changed: refused with one line
+  # naming the flag, before flags.json is touched.
+  flags_before = open(os.path.join(train_dir, "flags.json")).read()
+  for changed, flag in ((dict(train_image_size=SIZE + 8), "--train_image_size="),
+                        (dict(train_image_size=SIZE, preprocessing_options={
+                            "per_image_standardization": True}),
+                         "--per_image_standardization=True")):
+    with pytest.raises(ValueError) as err:
+      train.build_and_train(train.TrainConfig(
+          train_dir=train_dir, dataset_dir=data["dataset_dir"], depth_multiplier=DM,
+          max_number_of_steps=4, **changed))
+    assert str(err.value).startswith(flag) and "\n" not in str(err.value)
+  assert open(os.path.join(train_dir, "flags.json")).read() == flags_before
+
+  # Resume: same train_dir, a later step limit -> continues at step 3; the
+  # pretrained checkpoint is not needed any more (here: it is gone).
   config = train.TrainConfig(
       train_dir=train_dir, dataset_dir=data["dataset_dir"], depth_multiplier=DM,
       train_image_size=SIZE, batch_size=16, max_number_of_steps=4,
-      checkpoint_path=data["pretrained"],
+      checkpoint_path=str(tmp_path / "moved_away" / "inception_v3.ckpt"),
       checkpoint_exclude_scopes="InceptionV3/Logits,InceptionV3/AuxLogits",
       trainable_scopes="InceptionV3/Logits,InceptionV3/AuxLogits",
       num_readers=2, num_preprocessing_threads=2, save_graph=False)
