@@ -27,6 +27,7 @@ from bench_common import median_rates, write_synthetic  # noqa: E402
 from datasets import dataset_factory  # noqa: E402
 from deployment import input_pipeline  # noqa: E402
 from evaluation import model as model_lib  # noqa: E402
+from nets import model_spec  # noqa: E402
 
 flags.DEFINE_string("model_name", "inception_v3", "Model to benchmark.")
 flags.DEFINE_float("depth_multiplier", None, "Thin the net (quick runs).")
@@ -50,11 +51,9 @@ class Runner:
   def __init__(self, split, feed):
     self.graph = tf.Graph()
     with self.graph.as_default():
-      config = model_lib.ModelConfig(
-          model_name=FLAGS.model_name, class_names=split.class_names,
-          multilabel=split.multilabel, depth_multiplier=FLAGS.depth_multiplier,
-          image_size=FLAGS.image_size, preprocessing_name=FLAGS.preprocessing_name,
-          channels=split.channels, bit_depth=split.bit_depth)
+      config = model_spec.build(
+          FLAGS.model_name, split.info, depth_multiplier=FLAGS.depth_multiplier,
+          image_size=FLAGS.image_size, preprocessing_name=FLAGS.preprocessing_name)
       # Evaluation mode (ordered, no dropped remainder), repeated so that the
       # benchmark can run longer than one pass over a small split.
       dataset = input_pipeline.make_dataset(
