@@ -13,9 +13,11 @@ setup(
               "deployment", "training", "evaluation"],
     py_modules=["tf_compat", "inference_flags"],
     install_requires=[
-        # The CPU wheel is enough; the 'gpu' extra brings CUDA.
-        "tensorflow-cpu==%s; platform_machine=='x86_64'" % TF_VERSION,
-        "tensorflow==%s; platform_machine!='x86_64'" % TF_VERSION,
+        # One distribution: tf-keras requires "tensorflow" (its Linux wheel
+        # runs on CPUs); the 'gpu' extra adds CUDA to the same distribution.
+        "tensorflow==%s" % TF_VERSION,
+        # `tensorboard --logdir=<train_dir>`; TensorFlow 2.21 no longer pulls it.
+        "tensorboard==%s" % TF_VERSION,
         "tf-keras==2.21.0",
         "tf-slim==1.1.0",
         "numpy>=1.26,<3",
