@@ -140,7 +140,7 @@ class Dicom(base.Source):
       raise base.SourceError("no DICOM files under %s: expected a folder tree of "
                              "*.dcm files" % dataset_dir)
     return base.Scan(records, class_names, skipped,
-                     graded=base.all_numeric(class_names),
+                     graded=base.all_numeric(class_names), references="dicom",
                      notes={"patient_grouping": "PatientID (hashed)",
                             "label_source": ("header keyword %s" % options.label_tag
                                              if options.label_tag else "labels file"),

@@ -96,7 +96,7 @@ def test_oct_keeps_given_splits(demo_oct, tmp_path):
   found = _by_id(splits)
   for path, label, split, pid in zip(demo_oct["files"], demo_oct["labels"],
                                      demo_oct["splits"], demo_oct["patients"]):
-    record = found[os.path.splitext(os.path.basename(path))[0]]
+    record = found[os.path.relpath(path, demo_oct["root"]).replace(os.sep, "/")]
     assert record["split"] == given[split]
     assert info.class_names[record["label"]] == label
     assert record["patient_group"] == tfexample.anonymize(pid)
@@ -112,7 +112,8 @@ def test_image_folder_8bit_stages(demo_image_folder, tmp_path):
   assert [c for c in info.splits["validation"].class_counts] == [3, 3, 3, 3]
   found = _by_id(splits)
   for path, label in zip(demo_image_folder["files"], demo_image_folder["labels"]):
-    assert info.class_names[found[os.path.splitext(os.path.basename(path))[0]]["label"]] == label
+    rel = os.path.relpath(path, demo_image_folder["root"]).replace(os.sep, "/")
+    assert info.class_names[found[rel]["label"]] == label
   _check_metadata(out, info, splits)
 
 

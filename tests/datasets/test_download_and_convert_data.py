@@ -89,6 +89,7 @@ def test_killed_run_resumes_without_loss_or_duplicates(make_demo, tmp_path):
   info, splits = read_all(out, "flowers")
   ids = [r["source_id"] for rs in splits.values() for r in rs]
   assert len(ids) == len(set(ids)) == 200
-  expected = {os.path.splitext(os.path.basename(f))[0] for f in d["files"]}
+  flower_photos = os.path.join(d["root"], "flower_photos")
+  expected = {os.path.relpath(f, flower_photos).replace(os.sep, "/") for f in d["files"]}
   assert set(ids) == expected
   assert sum(s.num_shards for s in info.splits.values()) == 50
