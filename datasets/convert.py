@@ -52,6 +52,7 @@ class Config:
   label_tag: Optional[str] = None
   min_class_count: int = 1
   class_names: Optional[Sequence[str]] = None
+  modality: Optional[str] = None         # default: the layout's (see choose_modality)
   overwrite: bool = False
   strict: bool = False
   progress: bool = True
@@ -301,21 +302,38 @@ def _reference(scan, record) -> str:
 
 
 def _probe(records, limit=16):
-  """Channels and bit depth from the headers of a spread-out sample of files."""
-  channels, bit_depth = [], []
+  """Channels and bit depth from the headers of a spread-out sample of files,
+  and the raw pixel values of the sampled 16-bit (integer) images."""
+  channels, bit_depth, pixels = [], [], []
   for record in records[::max(1, len(records) // limit)][:limit]:
     try:
       found = imaging.probe(record.path)
+      if found["bit_depth"] == 16:
+        sample = imaging.intensity_sample(record.path)
+        if sample is not None and sample.size:
+          pixels.append(sample)
     except Exception:  # broken files are reported later, at conversion
       continue
     channels.append(found["channels"])
     bit_depth.append(found["bit_depth"])
   return (3 if any(c == 3 for c in channels) or not channels else 1,
-          16 if any(b == 16 for b in bit_depth) else 8)
+          16 if any(b == 16 for b in bit_depth) else 8, pixels)
+
+
+def _intensity(pixels) -> dict:
+  """The dataset's one scaling of 16-bit (integer) images, and how it was found."""
+  if not pixels:
+    return {"intensity_range": None,
+            "intensity_range_source": "no 16-bit PNG/TIFF among the sampled files"}
+  span = imaging.intensity_range(pixels)
+  return {"intensity_range": span,
+          "intensity_range_source": "%gth percentile of the pixels of %d sampled "
+                                    "16-bit file(s), raw units"
+                                    % (imaging.INTENSITY_PERCENTILE, len(pixels))}
 
 
 def make_preprocessing(config: Config, source, records) -> dict:
-  probed_channels, probed_bits = _probe(records)
+  probed_channels, probed_bits, pixels = _probe(records)
   channels = 1 if config.grayscale else (source.default_channels or probed_channels)
   bit_depth = config.bit_depth or probed_bits
   if bit_depth not in (8, 16):
@@ -332,6 +350,10 @@ def make_preprocessing(config: Config, source, records) -> dict:
   if bit_depth == 16 and image_format != "png":
     raise ConversionError("--bit_depth=16 needs --image_format=png")
   window = config.dicom_window
+  intensity = _intensity(pixels)
+  if intensity["intensity_range"]:
+    log.info("16-bit images scaled by the dataset's intensity range %s (%s)",
+             intensity["intensity_range"], intensity["intensity_range_source"])
   return imaging.full_preprocessing({
       "image_size": image_size if resize_mode != "keep" else None,
       "resize": resize_mode,
@@ -341,10 +363,31 @@ def make_preprocessing(config: Config, source, records) -> dict:
       "bit_depth": int(bit_depth),
       "channels": int(channels),
       "dicom_window": list(window) if isinstance(window, (list, tuple)) else window,
+      "dicom_fallback": "bits_stored",
+      "intensity_range": intensity["intensity_range"],
+      "intensity_range_source": intensity["intensity_range_source"],
       "jpeg_draft": bool(config.jpeg_draft),
       "interpolation": "bicubic",
       "image_format": image_format,
   })
+
+
+def _check_modality(config: Config) -> None:
+  if config.modality and config.modality not in info_lib.MODALITIES:
+    raise ConversionError("--modality must be one of %s, got %r"
+                          % ("|".join(info_lib.MODALITIES), config.modality))
+
+
+def choose_modality(config: Config, source, channels: int):
+  """(modality, why): --modality, else the layout's, else by stored channels."""
+  if config.modality:
+    _check_modality(config)
+    return config.modality, "--modality"
+  if source.default_modality:
+    return source.default_modality, "default of the %s layout" % source.layout
+  if channels == 1:
+    return "xray", "grayscale images stored (channels 1)"
+  return "natural", "colour images stored (channels 3)"
 
 
 def run(config: Config) -> Result:
@@ -355,6 +398,7 @@ def run(config: Config) -> Result:
     raise ConversionError("--dataset_dir=%s is not a folder: point it at the "
                           "raw %s data" % (dataset_dir, layout))
   output_dir = config.output_dir or os.path.join(dataset_dir, "tfrecords")
+  _check_modality(config)
   try:
     source = sources_lib.get_source(layout)
   except sources_lib.SourceError as err:
@@ -418,6 +462,9 @@ def run(config: Config) -> Result:
   except ValueError as err:
     raise ConversionError(str(err)) from None
   preprocessing = make_preprocessing(config, source, scan.records)
+  modality, why = choose_modality(config, source, preprocessing["channels"])
+  log.info("%s: modality %s (%s)", config.dataset_name, modality, why)
+  report["modality"] = {"modality": modality, "chosen_by": why}
   split_items = collections.OrderedDict((s, []) for s in split_lib.SPLIT_ORDER)
   for record, split in zip(scan.records, splits):
     split_items[split].append(writer.Item(record.source_id, record.patient_group,
@@ -467,7 +514,7 @@ def run(config: Config) -> Result:
   info = info_lib.DatasetInfo(
       name=config.dataset_name, class_names=list(scan.class_names),
       splits=split_infos, source_layout=source.layout, task=scan.task,
-      graded=bool(scan.graded), channels=preprocessing["channels"],
+      modality=modality, graded=bool(scan.graded), channels=preprocessing["channels"],
       bit_depth=preprocessing["bit_depth"],
       image_format=preprocessing["image_format"],
       image_size=preprocessing["image_size"], preprocessing=preprocessing)

@@ -67,6 +67,9 @@ class Source:
   layout = ""                  # dataset_info.source_layout
   default_channels = 3
   default_crop_black_borders = None   # threshold, or None
+  # dataset_info.modality unless --modality is given: fundus | oct | xray |
+  # natural; None = by the stored channels (1: xray, 3: natural).
+  default_modality = None
   given_splits = None          # e.g. {"train": "train", "val": "validation"}
 
   def scan(self, dataset_dir: str, options: Options) -> Scan:

@@ -40,6 +40,7 @@ class Dicom(base.Source):
   name = "dicom"
   layout = "dicom"
   default_channels = 1
+  default_modality = "xray"
 
   def scan(self, dataset_dir, options):
     import pydicom

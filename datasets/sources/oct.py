@@ -22,6 +22,7 @@ class KermanyOCT(base.Source):
   name = "oct"
   layout = "kermany_oct"
   default_channels = 1
+  default_modality = "oct"
   given_splits = SPLITS
 
   def scan(self, dataset_dir, options):
