@@ -179,14 +179,17 @@ def apply_patients_file(scan, patients_file: str, dataset_dir: str):
     if len(row) < 2 or not row[1].strip():
       if line == 1:
         raise ConversionError("--patients_file=%s: expected two columns (file, "
-                              "patient id), found %r on line 1"
-                              % (patients_file, ",".join(row)[:60]))
+                              "patient id), found %d on line 1"
+                              % (patients_file, len([c for c in row if c.strip()])))
       scan.skipped.append(sources_lib.Skipped(where, "row needs two columns: file, "
                                               "patient id"))
       continue
     # Reports point at the CSV line, never echo its file column: paths may
     # hold patient folder names.
-    rel = os.path.normpath(row[0].strip().replace("\\", "/")).replace(os.sep, "/")
+    rel = row[0].strip().replace("\\", "/")
+    if os.path.isabs(rel):
+      rel = os.path.relpath(rel, dataset_dir)
+    rel = os.path.normpath(rel).replace(os.sep, "/")
     if rel not in index:
       if sources_lib.base.isfile(os.path.join(dataset_dir, rel)):
         reason = ("the file it names is not among the converted inputs (skipped "
@@ -250,8 +253,11 @@ def _same_bytes_groups(paths: Sequence[str]) -> List[List[int]]:
       if k is not None:
         buckets.setdefault(k, []).append(i)
     return [b for b in buckets.values() if len(b) > 1]
+  def size(path):   # empty files are all alike: reported as zero-byte when read
+    found = _file_size(path)
+    return found if found else None
   groups = []
-  for by_size in split_by(range(len(paths)), _file_size):
+  for by_size in split_by(range(len(paths)), size):
     for by_head in split_by(by_size, lambda p: _digest(p, _HEAD_BYTES)):
       groups.extend(split_by(by_head, _digest))
   return groups

@@ -233,6 +233,10 @@ def test_patients_file_with_another_layout_and_missing_file(make_demo, tmp_path)
   with pytest.raises(convert.ConversionError, match="--patients_file") as err:
     run("flowers", d["root"], tmp_path / "out2", patients_file="nope.csv")
   assert "\n" not in str(err.value)
+  one_column = _patients_csv(tmp_path / "one.csv", [(first[0],)], header=False)
+  with pytest.raises(convert.ConversionError, match="two columns") as err:
+    run("flowers", d["root"], tmp_path / "out3", patients_file=one_column)
+  assert "\n" not in str(err.value) and first[0] not in str(err.value)
 
 
 # ------------------------------------------------------------------ --strict
