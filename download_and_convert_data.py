@@ -52,16 +52,27 @@ flags.DEFINE_integer("bit_depth", None, "8 or 16; default 16 for 16-bit sources 
                      "(PNG/TIFF/DICOM > 8 bits), else 8.")
 flags.DEFINE_enum("image_format", "png", ["png", "jpeg"], "Encoding in records.")
 flags.DEFINE_string("dicom_window", "auto", "auto (VOI LUT or header window, "
-                    "else min-max), minmax, or CENTER,WIDTH.")
+                    "else the range BitsStored allows, the same for every file), "
+                    "minmax (each image's own min-max), or CENTER,WIDTH.")
 flags.DEFINE_boolean("jpeg_draft", True, "Decode large JPEGs at reduced DCT "
                      "scale when the target is much smaller.")
 flags.DEFINE_string("labels_file", None, "CSV of labels (dicom: file,label; "
                     "diabetic/chestxray14: overrides the default CSV).")
+flags.DEFINE_string("patients_file", None, "slim-med: CSV (file relative to "
+                    "--dataset_dir, patient id) setting the patient group of the "
+                    "files it lists, any layout; ids are hashed, never stored. "
+                    "Unlisted files keep the layout's grouping.")
 flags.DEFINE_string("label_tag", None, "dicom: header keyword holding the label.")
 flags.DEFINE_integer("min_class_count", 1, "Drop classes with fewer images.")
 flags.DEFINE_list("class_names", None, "The known label set; others are skipped.")
+flags.DEFINE_enum("modality", None, ["fundus", "oct", "xray", "natural"],
+                  "slim-med: recorded in dataset_info.json; training picks its "
+                  "default preprocessing preset from it. Default by layout: "
+                  "diabetic fundus, oct oct, chestxray14/dicom xray, flowers "
+                  "natural, image_folder xray for grayscale images else natural.")
 flags.DEFINE_boolean("overwrite", False, "Replace an existing conversion.")
-flags.DEFINE_boolean("strict", False, "Fail if any input is skipped.")
+flags.DEFINE_boolean("strict", False, "Fail if any input is skipped; nothing is "
+                     "published then (only conversion_report.json is left).")
 flags.DEFINE_boolean("progress", True, "Show a progress bar.")
 
 
@@ -92,9 +103,10 @@ def main(argv):
       grayscale=FLAGS.grayscale, ben_graham=FLAGS.ben_graham,
       bit_depth=FLAGS.bit_depth, image_format=FLAGS.image_format,
       dicom_window=_window(FLAGS.dicom_window), jpeg_draft=FLAGS.jpeg_draft,
-      labels_file=FLAGS.labels_file, label_tag=FLAGS.label_tag,
+      labels_file=FLAGS.labels_file, patients_file=FLAGS.patients_file,
+      label_tag=FLAGS.label_tag,
       min_class_count=FLAGS.min_class_count, class_names=FLAGS.class_names,
-      overwrite=FLAGS.overwrite, strict=FLAGS.strict, progress=FLAGS.progress)
+      modality=FLAGS.modality, overwrite=FLAGS.overwrite, strict=FLAGS.strict, progress=FLAGS.progress)
   try:
     result = convert.run(config)
   except convert.ConversionError as err:

@@ -7,7 +7,10 @@ download_and_convert_data.py with plain values (``Config``).
       -> shards (datasets/writer.py) -> metadata (datasets/dataset_info.py)
 """
 import collections
+import csv
 import dataclasses
+import hashlib
+import io
 import json
 import logging
 import os
@@ -45,9 +48,11 @@ class Config:
   dicom_window: object = "auto"          # auto | minmax | (center, width)
   jpeg_draft: bool = True
   labels_file: Optional[str] = None
+  patients_file: Optional[str] = None    # CSV: file relative to dataset_dir, patient id
   label_tag: Optional[str] = None
   min_class_count: int = 1
   class_names: Optional[Sequence[str]] = None
+  modality: Optional[str] = None         # default: the layout's (see choose_modality)
   overwrite: bool = False
   strict: bool = False
   progress: bool = True
@@ -104,6 +109,12 @@ def _remove(output_dir: str, names: Sequence[str]) -> None:
       tf.io.gfile.remove(path)
 
 
+def _unpublish(output_dir: str, dataset_name: str) -> None:
+  """Removes everything a conversion writes except conversion_report.json."""
+  _remove(output_dir, [n for n in _our_files(output_dir, dataset_name)
+                       if n != info_lib.REPORT_FILENAME])
+
+
 def _drop_small_classes(scan, min_count: int):
   """Multi-class: drops classes with < min_count records and re-indexes."""
   if min_count <= 1 or scan.task == "multilabel":
@@ -130,29 +141,205 @@ def _drop_small_classes(scan, min_count: int):
   return scan
 
 
+# ------------------------------------------------------------- patients file
+PATIENTS_HEADER_WORDS = ("file", "path", "filename", "file_name", "image",
+                         "relative_path")
+
+
+def _relative(path: str, dataset_dir: str) -> str:
+  rel = os.path.relpath(path, dataset_dir).replace(os.sep, "/")
+  return rel[2:] if rel.startswith("./") else rel
+
+
+def apply_patients_file(scan, patients_file: str, dataset_dir: str):
+  """Sets the patient group of the files a CSV lists (file, patient id).
+
+  Works with any layout: the file column is the path relative to dataset_dir;
+  the patient id is hashed (never stored). Rows that name no converted input,
+  lack a column or repeat a file are reported as skipped rows; files the CSV
+  does not list keep the layout's own grouping.
+  """
+  path = patients_file
+  if not os.path.isabs(path) and not sources_lib.base.exists(path):
+    path = os.path.join(dataset_dir, path)
+  if not sources_lib.base.isfile(path):
+    raise ConversionError("--patients_file=%s not found: expected a CSV whose "
+                          "first column is the file (relative to %s) and second "
+                          "the patient id" % (patients_file, dataset_dir))
+  index = {_relative(r.path, dataset_dir): i for i, r in enumerate(scan.records)}
+  assigned = {}
+  name = os.path.basename(path)
+  rows = csv.reader(io.StringIO(sources_lib.base.read_text(path), newline=""))
+  for line, row in enumerate(rows, start=1):
+    if not row or all(not c.strip() for c in row):
+      continue
+    where = "%s:%d" % (name, line)
+    if line == 1 and row[0].strip().lower() in PATIENTS_HEADER_WORDS:
+      continue
+    if len(row) < 2 or not row[1].strip():
+      if line == 1:
+        raise ConversionError("--patients_file=%s: expected two columns (file, "
+                              "patient id), found %d on line 1"
+                              % (patients_file, len([c for c in row if c.strip()])))
+      scan.skipped.append(sources_lib.Skipped(where, "row needs two columns: file, "
+                                              "patient id"))
+      continue
+    # Reports point at the CSV line, never echo its file column: paths may
+    # hold patient folder names.
+    rel = row[0].strip().replace("\\", "/")
+    if os.path.isabs(rel):
+      rel = os.path.relpath(rel, dataset_dir)
+    rel = os.path.normpath(rel).replace(os.sep, "/")
+    if rel not in index:
+      if sources_lib.base.isfile(os.path.join(dataset_dir, rel)):
+        reason = ("the file it names is not among the converted inputs (skipped "
+                  "itself, see its own entry)")
+      else:
+        reason = "the file it names is missing (relative to --dataset_dir)"
+      scan.skipped.append(sources_lib.Skipped(where, reason))
+      continue
+    if rel in assigned:
+      scan.skipped.append(sources_lib.Skipped(where, "file listed again (first row "
+                                              "kept)"))
+      continue
+    assigned[rel] = sources_lib.base.anonymize(row[1].strip())
+  for rel, group in assigned.items():
+    i = index[rel]
+    scan.records[i] = dataclasses.replace(scan.records[i], patient_group=group)
+  scan.notes["patients_file"] = {
+      "files_assigned": len(assigned),
+      "files_not_listed": len(scan.records) - len(assigned),
+      "files_not_listed_grouping": "the layout's own: %s"
+                                   % scan.notes.get("patient_grouping", "unknown"),
+  }
+  return scan
+
+
+# ---------------------------------------------------------- identical files
+_HEAD_BYTES = 64 * 1024
+
+
+def _file_size(path: str) -> Optional[int]:
+  try:
+    if "://" in path:
+      from tf_compat import tf
+      return int(tf.io.gfile.stat(path).length)
+    return os.path.getsize(path)
+  except Exception:  # unreadable: reported when it is read
+    return None
+
+
+def _digest(path: str, limit: Optional[int] = None) -> Optional[str]:
+  digest = hashlib.sha256()
+  try:
+    with imaging.open_binary(path) as f:
+      if limit:
+        digest.update(f.read(limit))
+      else:
+        for block in iter(lambda: f.read(1 << 20), b""):
+          digest.update(block)
+  except (OSError, IOError):
+    return None
+  return digest.hexdigest()
+
+
+def _same_bytes_groups(paths: Sequence[str]) -> List[List[int]]:
+  """Indices of byte-identical files, groups of >= 2 (size, then the first
+  64 KiB, then the whole file: most files are never read here)."""
+  def split_by(members, key):
+    buckets = collections.OrderedDict()
+    for i in members:
+      k = key(paths[i])
+      if k is not None:
+        buckets.setdefault(k, []).append(i)
+    return [b for b in buckets.values() if len(b) > 1]
+  def size(path):   # empty files are all alike: reported as zero-byte when read
+    found = _file_size(path)
+    return found if found else None
+  groups = []
+  for by_size in split_by(range(len(paths)), size):
+    for by_head in split_by(by_size, lambda p: _digest(p, _HEAD_BYTES)):
+      groups.extend(split_by(by_head, _digest))
+  return groups
+
+
+def drop_identical_files(scan):
+  """A true duplicate is the same BYTES, whatever the names. The first copy is
+  kept when every copy has the same label; copies with different labels are a
+  label conflict: all of them are skipped (no label can be trusted). Every
+  dropped copy is reported."""
+  drop = {}
+  duplicates = conflicts = 0
+  for members in _same_bytes_groups([r.path for r in scan.records]):
+    records = [scan.records[i] for i in members]
+    first = _reference(scan, records[0])
+    labels = {r.label for r in records}
+    if len(labels) == 1:
+      for i in members[1:]:
+        drop[i] = "same bytes as %s (duplicate file, first kept)" % first
+        duplicates += 1
+      continue
+    names = lambda label: "|".join(scan.class_names[c] for c in label) or "none"
+    for i in members:
+      others = ", ".join("%s (%s)" % (_reference(scan, scan.records[j]),
+                                      names(scan.records[j].label))
+                         for j in members if j != i)
+      drop[i] = ("label conflict: same bytes with label %s here and in %s; all "
+                 "%d copies skipped" % (names(scan.records[i].label), others,
+                                        len(members)))
+      conflicts += 1
+  if drop:
+    for i in sorted(drop):
+      scan.skipped.append(sources_lib.Skipped(_reference(scan, scan.records[i]),
+                                              drop[i]))
+    scan.records = [r for i, r in enumerate(scan.records) if i not in drop]
+  scan.notes["identical_files"] = {"duplicates_skipped": duplicates,
+                                   "label_conflicts_skipped": conflicts}
+  return scan
+
+
 def _reference(scan, record) -> str:
   """How reports name an input: the path, or the hashed id for DICOM."""
-  if scan.notes.get("hide_paths"):
+  if scan.references == "dicom":
     return "dicom:" + record.source_id
+  if scan.references == "source_id":
+    return record.source_id
   return record.path
 
 
 def _probe(records, limit=16):
-  """Channels and bit depth from the headers of a spread-out sample of files."""
-  channels, bit_depth = [], []
+  """Channels and bit depth from the headers of a spread-out sample of files,
+  and the raw pixel values of the sampled 16-bit (integer) images."""
+  channels, bit_depth, pixels = [], [], []
   for record in records[::max(1, len(records) // limit)][:limit]:
     try:
       found = imaging.probe(record.path)
+      if found["bit_depth"] == 16:
+        sample = imaging.intensity_sample(record.path)
+        if sample is not None and sample.size:
+          pixels.append(sample)
     except Exception:  # broken files are reported later, at conversion
       continue
     channels.append(found["channels"])
     bit_depth.append(found["bit_depth"])
   return (3 if any(c == 3 for c in channels) or not channels else 1,
-          16 if any(b == 16 for b in bit_depth) else 8)
+          16 if any(b == 16 for b in bit_depth) else 8, pixels)
+
+
+def _intensity(pixels) -> dict:
+  """The dataset's one scaling of 16-bit (integer) images, and how it was found."""
+  if not pixels:
+    return {"intensity_range": None,
+            "intensity_range_source": "no 16-bit PNG/TIFF among the sampled files"}
+  span = imaging.intensity_range(pixels)
+  return {"intensity_range": span,
+          "intensity_range_source": "%gth percentile of the pixels of %d sampled "
+                                    "16-bit file(s), raw units"
+                                    % (imaging.INTENSITY_PERCENTILE, len(pixels))}
 
 
 def make_preprocessing(config: Config, source, records) -> dict:
-  probed_channels, probed_bits = _probe(records)
+  probed_channels, probed_bits, pixels = _probe(records)
   channels = 1 if config.grayscale else (source.default_channels or probed_channels)
   bit_depth = config.bit_depth or probed_bits
   if bit_depth not in (8, 16):
@@ -169,6 +356,10 @@ def make_preprocessing(config: Config, source, records) -> dict:
   if bit_depth == 16 and image_format != "png":
     raise ConversionError("--bit_depth=16 needs --image_format=png")
   window = config.dicom_window
+  intensity = _intensity(pixels)
+  if intensity["intensity_range"]:
+    log.info("16-bit images scaled by the dataset's intensity range %s (%s)",
+             intensity["intensity_range"], intensity["intensity_range_source"])
   return imaging.full_preprocessing({
       "image_size": image_size if resize_mode != "keep" else None,
       "resize": resize_mode,
@@ -178,10 +369,31 @@ def make_preprocessing(config: Config, source, records) -> dict:
       "bit_depth": int(bit_depth),
       "channels": int(channels),
       "dicom_window": list(window) if isinstance(window, (list, tuple)) else window,
+      "dicom_fallback": "bits_stored",
+      "intensity_range": intensity["intensity_range"],
+      "intensity_range_source": intensity["intensity_range_source"],
       "jpeg_draft": bool(config.jpeg_draft),
       "interpolation": "bicubic",
       "image_format": image_format,
   })
+
+
+def _check_modality(config: Config) -> None:
+  if config.modality and config.modality not in info_lib.MODALITIES:
+    raise ConversionError("--modality must be one of %s, got %r"
+                          % ("|".join(info_lib.MODALITIES), config.modality))
+
+
+def choose_modality(config: Config, source, channels: int):
+  """(modality, why): --modality, else the layout's, else by stored channels."""
+  if config.modality:
+    _check_modality(config)
+    return config.modality, "--modality"
+  if source.default_modality:
+    return source.default_modality, "default of the %s layout" % source.layout
+  if channels == 1:
+    return "xray", "grayscale images stored (channels 1)"
+  return "natural", "colour images stored (channels 3)"
 
 
 def run(config: Config) -> Result:
@@ -192,6 +404,7 @@ def run(config: Config) -> Result:
     raise ConversionError("--dataset_dir=%s is not a folder: point it at the "
                           "raw %s data" % (dataset_dir, layout))
   output_dir = config.output_dir or os.path.join(dataset_dir, "tfrecords")
+  _check_modality(config)
   try:
     source = sources_lib.get_source(layout)
   except sources_lib.SourceError as err:
@@ -218,8 +431,9 @@ def run(config: Config) -> Result:
     scan = source.scan(dataset_dir, options)
   except sources_lib.SourceError as err:
     raise ConversionError(str(err)) from None
-  if source.layout == "dicom":
-    scan.notes["hide_paths"] = True
+  if config.patients_file:
+    scan = apply_patients_file(scan, config.patients_file, dataset_dir)
+  scan = drop_identical_files(scan)
   scan = _drop_small_classes(scan, config.min_class_count)
   multilabel = scan.task == "multilabel"
   log.info("%s: %d usable inputs, %d skipped while scanning",
@@ -231,18 +445,21 @@ def run(config: Config) -> Result:
       "source_layout": source.layout,
       "inputs_usable": len(scan.records),
       "skipped_while_scanning": [s.as_dict() for s in scan.skipped],
-      "notes": {k: v for k, v in scan.notes.items() if k != "hide_paths"},
+      "notes": dict(scan.notes),
   }
   report_path = os.path.join(output_dir, info_lib.REPORT_FILENAME)
   if not scan.records:
-    report["written"] = 0
+    report.update(written=0, published=False)
+    _unpublish(output_dir, config.dataset_name)
     writer.atomic_json(report_path, report, indent=2)
     raise ConversionError("no usable images in %s: %d input(s) skipped, see %s"
                           % (dataset_dir, len(scan.skipped), report_path))
   if config.strict and scan.skipped:
+    report.update(written=0, published=False)
+    _unpublish(output_dir, config.dataset_name)
     writer.atomic_json(report_path, report, indent=2)
     raise ConversionError("--strict: %d input(s) would be skipped (first: %s: %s); "
-                          "see %s" % (len(scan.skipped), scan.skipped[0].input,
+                          "nothing published, see %s" % (len(scan.skipped), scan.skipped[0].input,
                                       scan.skipped[0].reason, report_path))
 
   try:
@@ -251,6 +468,9 @@ def run(config: Config) -> Result:
   except ValueError as err:
     raise ConversionError(str(err)) from None
   preprocessing = make_preprocessing(config, source, scan.records)
+  modality, why = choose_modality(config, source, preprocessing["channels"])
+  log.info("%s: modality %s (%s)", config.dataset_name, modality, why)
+  report["modality"] = {"modality": modality, "chosen_by": why}
   split_items = collections.OrderedDict((s, []) for s in split_lib.SPLIT_ORDER)
   for record, split in zip(scan.records, splits):
     split_items[split].append(writer.Item(record.source_id, record.patient_group,
@@ -300,16 +520,10 @@ def run(config: Config) -> Result:
   info = info_lib.DatasetInfo(
       name=config.dataset_name, class_names=list(scan.class_names),
       splits=split_infos, source_layout=source.layout, task=scan.task,
-      graded=bool(scan.graded), channels=preprocessing["channels"],
+      modality=modality, graded=bool(scan.graded), channels=preprocessing["channels"],
       bit_depth=preprocessing["bit_depth"],
       image_format=preprocessing["image_format"],
       image_size=preprocessing["image_size"], preprocessing=preprocessing)
-
-  with tf.io.gfile.GFile(os.path.join(output_dir, info_lib.MANIFEST_FILENAME),
-                         "w") as f:
-    f.write(split_lib.manifest_csv([]))   # the header
-    for row in writer.manifest_rows(output_dir, shards):
-      f.write(split_lib.manifest_csv([row], header=False))
   report.update({
       "written": written,
       "skipped": len(scan.skipped) + len(decode_skipped),
@@ -320,16 +534,31 @@ def run(config: Config) -> Result:
       "test_size": config.test_size,
       "seconds": round(seconds, 2),
   })
+  result = Result(output_dir, info, written, report["skipped"], seconds, processed,
+                  report_path)
+  failure = None
+  if written == 0:
+    failure = ("no image could be read: %d input(s) skipped, see %s"
+               % (result.skipped, report_path))
+  elif config.strict and decode_skipped:
+    failure = ("--strict: %d input(s) could not be read (first: %s: %s); nothing "
+               "published, see %s" % (len(decode_skipped), decode_skipped[0]["input"],
+                                      decode_skipped[0]["reason"], report_path))
+  if failure:
+    # Nothing is published: no shard, manifest, labels.txt or dataset_info.json
+    # a later training could pick up. The report says what went wrong.
+    report["published"] = False
+    _unpublish(output_dir, config.dataset_name)
+    writer.atomic_json(report_path, report, indent=2)
+    raise ConversionError(failure)
+
+  with tf.io.gfile.GFile(os.path.join(output_dir, info_lib.MANIFEST_FILENAME),
+                         "w") as f:
+    f.write(split_lib.manifest_csv([]))   # the header
+    for row in writer.manifest_rows(output_dir, shards):
+      f.write(split_lib.manifest_csv([row], header=False))
+  report["published"] = True
   writer.atomic_json(report_path, report, indent=2)
   info_lib.write(info, output_dir)   # last: its presence marks a finished run
   _remove(output_dir, [writer.STATE_DIR])
-  result = Result(output_dir, info, written, report["skipped"], seconds, processed,
-                  report_path)
-  if written == 0:
-    raise ConversionError("no image could be read: %d input(s) skipped, see %s"
-                          % (result.skipped, report_path))
-  if config.strict and result.skipped:
-    raise ConversionError("--strict: %d input(s) could not be read (first: %s: %s); "
-                          "see %s" % (len(decode_skipped), decode_skipped[0]["input"],
-                                      decode_skipped[0]["reason"], report_path))
   return result

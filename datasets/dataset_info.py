@@ -10,6 +10,9 @@ Example::
     "name": "diabetic",
     "source_layout": "kaggle_dr",
     "task": "multiclass",              # or "multilabel"
+    "modality": "fundus",              # fundus | oct | xray | natural: training's
+                                       # default preprocessing preset (null in
+                                       # files written before the field existed)
     "graded": true,                    # ordinal labels: kappa is meaningful
     "class_names": ["0", "1", "2", "3", "4"],
     "channels": 3,
@@ -38,6 +41,7 @@ LABELS_FILENAME = "labels.txt"
 REPORT_FILENAME = "conversion_report.json"
 MANIFEST_FILENAME = "split_manifest.csv"
 FORMAT_VERSION = 1
+MODALITIES = ("fundus", "oct", "xray", "natural")
 
 
 @dataclasses.dataclass
@@ -55,6 +59,7 @@ class DatasetInfo:
   splits: Dict[str, SplitInfo]
   source_layout: str = "image_folder"
   task: str = "multiclass"
+  modality: Optional[str] = None       # one of MODALITIES; None in old files
   graded: bool = False
   channels: int = 3
   bit_depth: int = 8

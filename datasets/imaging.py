@@ -8,8 +8,20 @@ dataset_info.json, so an image is prepared the same way everywhere.
 Steps, in order:
   1. decode (PIL; pydicom + pylibjpeg for DICOM). Large JPEGs are decoded at a
      reduced DCT scale (``Image.draft``) when the target is much smaller.
+     16-bit / 32-bit integer images (PIL modes I;16, I) are scaled to [0, 1]
+     by the DATASET's ``intensity_range`` [low, high] (raw units, measured
+     once at conversion), the same factor for every image: a 12-bit film in a
+     16-bit PNG fills [0, 1] like its 8-bit version. Without the key (datasets
+     converted before it existed) the old per-image rule applies: I;16 / 65535,
+     I / 255 or / 65535 by the image's own maximum.
   2. DICOM only: modality LUT (rescale slope/intercept), VOI LUT or window
-     center/width (header, explicit, or min-max), MONOCHROME1 inverted.
+     center/width (header, or explicit), MONOCHROME1 inverted. Without a window
+     (``dicom_window=auto``) the range the header allows is used:
+     ``dicom_fallback="bits_stored"`` maps BitsStored (signed when
+     PixelRepresentation=1, through the modality LUT) to [0, 1], the same for
+     every file of a scanner; ``"minmax"`` (the default, for datasets
+     converted before the key existed) stretches each image's own min-max, as
+     does ``dicom_window=minmax``.
   3. black-border crop (``crop_black_borders`` = threshold on 0-255 scale:
      rows/columns whose mean brightness is below it are frame).
   4. grayscale (ITU-R 601 luma) when asked.
@@ -36,11 +48,20 @@ DEFAULTS = {
     "ben_graham": False,
     "bit_depth": 8,              # 8 | 16
     "channels": 3,               # 1 | 3
-    "dicom_window": "auto",      # auto (VOI LUT / header window, else min-max) | minmax | [center, width]
+    "dicom_window": "auto",      # auto (VOI LUT / header window, else dicom_fallback) | minmax | [center, width]
+    "dicom_fallback": "minmax",  # auto without a header window: bits_stored | minmax (old datasets)
+    "intensity_range": None,     # [low, high] raw units for I;16 / I images; None: per-image rule (old datasets)
     "jpeg_draft": True,          # reduced-scale JPEG decode when the target is much smaller
     "interpolation": "bicubic",
 }
 RESIZE_MODES = ("pad", "stretch", "keep")
+DICOM_FALLBACKS = ("bits_stored", "minmax")
+# Conversion measures intensity_range as this percentile of the pixels of a
+# spread-out sample of files (robust to a few hot pixels), at most
+# SAMPLE_PIXELS_PER_FILE evenly strided pixels from each file.
+INTENSITY_PERCENTILE = 99.9
+SAMPLE_PIXELS_PER_FILE = 1 << 16
+_INTEGER_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 # A JPEG is decoded at reduced DCT scale (1/2, 1/4, 1/8) only while both sides
 # stay >= this multiple of the target size; the final antialiased resize does
 # the rest (PSNR vs full decode + resize is measured in the tests).
@@ -68,6 +89,13 @@ def full_preprocessing(preprocessing: Optional[dict]) -> dict:
     raise ValueError("bit_depth must be 8 or 16, got %r" % settings["bit_depth"])
   if int(settings["channels"]) not in (1, 3):
     raise ValueError("channels must be 1 or 3, got %r" % settings["channels"])
+  if settings["dicom_fallback"] not in DICOM_FALLBACKS:
+    raise ValueError("dicom_fallback must be one of %s, got %r"
+                     % ("|".join(DICOM_FALLBACKS), settings["dicom_fallback"]))
+  span = settings["intensity_range"]
+  if span is not None and (len(span) != 2 or not float(span[1]) > float(span[0])):
+    raise ValueError("intensity_range must be [low, high] with high > low, got %r"
+                     % (span,))
   return settings
 
 
@@ -132,7 +160,7 @@ def read_and_prepare(path: str, preprocessing: dict) -> np.ndarray:
   if isinstance(image, Image.Image):
     if image.mode in ("L", "RGB") and int(p["bit_depth"]) == 8:
       return _prepare_uint8(image, p)
-    image = pil_to_float(image)
+    image = pil_to_float(image, p["intensity_range"])
   return prepare_array(image, p)
 
 
@@ -255,11 +283,18 @@ def _decode_pil(data: bytes, p: dict) -> np.ndarray:
   return img
 
 
-def pil_to_float(img: Image.Image) -> np.ndarray:
-  """A PIL image -> float32 HxWxC in [0, 1], 16-bit precision kept."""
+def pil_to_float(img: Image.Image, intensity_range=None) -> np.ndarray:
+  """A PIL image -> float32 HxWxC in [0, 1], 16-bit precision kept.
+
+  Integer images (I;16, I) are scaled by ``intensity_range`` [low, high] when
+  given (one factor for the whole dataset), else by the old per-image rule.
+  """
   mode = img.mode
-  if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+  if mode in _INTEGER_MODES:
     arr = np.asarray(img).astype(np.float32)
+    if intensity_range is not None:
+      low, high = float(intensity_range[0]), float(intensity_range[1])
+      return np.clip((arr - low) / (high - low), 0, 1)[:, :, None]
     top = 65535.0 if mode != "I" or arr.max() > 255 else 255.0
     return np.clip(arr / top, 0, 1)[:, :, None]
   if mode == "F":
@@ -306,6 +341,8 @@ def _decode_dicom(data: bytes, p: dict) -> np.ndarray:
     if isinstance(width, pydicom.multival.MultiValue):
       width = width[0]
     scaled = _window(values, float(center), float(width))
+  elif window == "auto" and p["dicom_fallback"] == "bits_stored":
+    scaled = _stored_range(values, ds)
   elif window in ("auto", "minmax"):
     lo, hi = float(values.min()), float(values.max())
     scaled = (values - lo) / (hi - lo if hi > lo else 1.0)
@@ -315,6 +352,20 @@ def _decode_dicom(data: bytes, p: dict) -> np.ndarray:
   if photometric == "MONOCHROME1":
     scaled = 1.0 - scaled  # high values are dark: invert to display like a film
   return scaled.astype(np.float32)[:, :, None]
+
+
+def _stored_range(values: np.ndarray, ds) -> np.ndarray:
+  """[0, 1] over the values BitsStored allows (signed if PixelRepresentation
+  is 1), in modality units: the same scale for every image of a scanner."""
+  from pydicom.pixels import apply_modality_lut
+  bits = int(getattr(ds, "BitsStored", 0) or getattr(ds, "BitsAllocated", 0) or 16)
+  if int(getattr(ds, "PixelRepresentation", 0) or 0) == 1:
+    ends = np.array([-(2 ** (bits - 1)), 2 ** (bits - 1) - 1], dtype=np.int64)
+  else:
+    ends = np.array([0, 2 ** bits - 1], dtype=np.int64)
+  ends = np.asarray(apply_modality_lut(ends, ds), dtype=np.float64)
+  lo, hi = float(ends.min()), float(ends.max())
+  return np.clip((values - lo) / (hi - lo if hi > lo else 1.0), 0.0, 1.0)
 
 
 def _voi_lut(values: np.ndarray, item) -> np.ndarray:
@@ -424,6 +475,31 @@ def encode(array: np.ndarray, image_format: str = "png") -> bytes:
   else:
     raise ValueError("image_format must be png or jpeg, got %r" % image_format)
   return buf.getvalue()
+
+
+def intensity_sample(path: str, max_pixels: int = SAMPLE_PIXELS_PER_FILE):
+  """Raw values of an integer (I;16 / I) image, at most ``max_pixels`` evenly
+  strided; None for DICOM and for 8-bit / colour / float images."""
+  if path.lower().endswith(DICOM_EXTENSIONS) or is_dicom(path, read_head(path, 132)):
+    return None
+  with open_binary(path) as f, Image.open(f) as img:
+    if img.mode not in _INTEGER_MODES:
+      return None
+    arr = np.asarray(img).ravel()
+  step = max(1, arr.size // max_pixels)
+  return arr[::step][:max_pixels].astype(np.float64)
+
+
+def intensity_range(samples, percentile: float = INTENSITY_PERCENTILE):
+  """[low, high] raw units from sampled pixels: high is the ``percentile``-th
+  percentile, low is 0 (the black of unsigned data) unless the data go
+  negative, then the mirrored low percentile."""
+  values = np.concatenate([np.asarray(s, dtype=np.float64).ravel() for s in samples])
+  high = float(np.percentile(values, percentile))
+  low = min(0.0, float(np.percentile(values, 100.0 - percentile)))
+  if high <= low:
+    high = low + 1.0
+  return [round(low, 3), round(high, 3)]
 
 
 def probe(path: str) -> dict:

@@ -12,8 +12,10 @@ Keys (TF-Slim names where TF-Slim has one):
   image/bit_depth      int64   8 or 16
   image/class/label    int64[] one class index (multi-class) or a multi-hot
                                vector of length num_classes (multi-label)
-  image/source_id      bytes   file stem, or a salted hash where the stem could
-                               identify a patient (DICOM); never a name
+  image/source_id      bytes   file stem (Kaggle DR, NIH), path relative to the
+                               class folders' parent with patient folders
+                               hashed (image_folder, flowers, oct), or a salted
+                               hash (DICOM); never a name
   image/patient_group  bytes   salted hash of the patient id ('' when unknown)
 """
 import hashlib

@@ -207,8 +207,11 @@ def write_shards(shards: Sequence[Shard], output_dir: str, preprocessing: dict,
           result = next(results)
           bar.update(1)
           if result[0] != "ok":
+            reason = result[1]
+            if item.reference:   # the path may name a patient: never report it
+              reason = reason.replace(item.path, item.reference)
             stats.skipped.append({"input": item.reference or item.path,
-                                  "reason": result[1]})
+                                  "reason": reason})
             continue
           _, encoded, height, width, channels = result
           if multilabel:

@@ -47,6 +47,9 @@ class Scan:
   task: str = "multiclass"            # or "multilabel"
   graded: bool = False
   notes: Dict = dataclasses.field(default_factory=dict)
+  # How reports name a record: "path" (its path), "source_id" (class-folder
+  # layouts: the id hides patient folder names) or "dicom" ("dicom:<hash>").
+  references: str = "path"
 
 
 @dataclasses.dataclass
@@ -64,6 +67,9 @@ class Source:
   layout = ""                  # dataset_info.source_layout
   default_channels = 3
   default_crop_black_borders = None   # threshold, or None
+  # dataset_info.modality unless --modality is given: fundus | oct | xray |
+  # natural; None = by the stored channels (1: xray, 3: natural).
+  default_modality = None
   given_splits = None          # e.g. {"train": "train", "val": "validation"}
 
   def scan(self, dataset_dir: str, options: Options) -> Scan:
@@ -189,16 +195,38 @@ def walk_files(root: str):
     yield from walk_files(folder)
 
 
-def image_files(folder: str, skipped: list):
+def class_folder_ids(root: str, class_dir: str, path: str):
+  """(source id, patient token or None) of an image under a class folder.
+
+  The source id is the file's path relative to ``root`` ('/' separators,
+  extension kept), so ``0/1.png`` and ``1/1.png`` are two inputs. When the
+  file sits in a sub-folder of the class folder, that FIRST sub-folder level
+  is the patient: its raw name never leaves the source, it is replaced in the
+  id by ``anonymize(name)``, which is also the record's patient group
+  (``0/<token>/1.png``). Deeper folders and the file name are kept. Files
+  directly in the class folder have no patient (None).
+  """
+  prefix = os.path.relpath(class_dir, root).replace(os.sep, "/")
+  parts = os.path.relpath(path, class_dir).replace(os.sep, "/").split("/")
+  patient = None
+  if len(parts) > 1:
+    patient = anonymize(parts[0])
+    parts[0] = patient
+  return "/".join([prefix] + parts if prefix != "." else parts), patient
+
+
+def image_files(folder: str, skipped: list, display=None):
   """Sorted image paths under ``folder`` (a class folder): hidden files are
-  ignored, other non-image files are reported in ``skipped``."""
+  ignored, other non-image files are reported in ``skipped``, named by
+  ``display(path)`` when given (to hide patient folder names)."""
   paths = []
   for dirpath, name in walk_files(folder):
     if name.startswith("."):
       continue
     path = os.path.join(dirpath, name)
     if not is_image_name(name):
-      skipped.append(Skipped(path, "not an image file (extension)"))
+      skipped.append(Skipped(display(path) if display else path,
+                             "not an image file (extension)"))
       continue
     paths.append(path)
   return paths

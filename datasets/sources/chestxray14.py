@@ -19,6 +19,7 @@ class ChestXray14(base.Source):
   name = "chestxray14"
   layout = "chestxray14"
   default_channels = 1
+  default_modality = "xray"
 
   def scan(self, dataset_dir, options):
     base.require_dir(dataset_dir, "images/*.png and Data_Entry_2017.csv")

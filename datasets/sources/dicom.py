@@ -40,6 +40,7 @@ class Dicom(base.Source):
   name = "dicom"
   layout = "dicom"
   default_channels = 1
+  default_modality = "xray"
 
   def scan(self, dataset_dir, options):
     import pydicom
@@ -140,7 +141,7 @@ class Dicom(base.Source):
       raise base.SourceError("no DICOM files under %s: expected a folder tree of "
                              "*.dcm files" % dataset_dir)
     return base.Scan(records, class_names, skipped,
-                     graded=base.all_numeric(class_names),
+                     graded=base.all_numeric(class_names), references="dicom",
                      notes={"patient_grouping": "PatientID (hashed)",
                             "label_source": ("header keyword %s" % options.label_tag
                                              if options.label_tag else "labels file"),

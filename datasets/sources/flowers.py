@@ -12,6 +12,7 @@ class Flowers(base.Source):
   name = "flowers"
   layout = "flowers"
   default_channels = 3
+  default_modality = "natural"
 
   def scan(self, dataset_dir, options):
     root = os.path.join(dataset_dir, "flower_photos")

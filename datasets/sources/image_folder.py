@@ -1,8 +1,19 @@
 """One folder per class (any names), JPEG/PNG/BMP/TIFF, 8- or 16-bit.
 
-``<dataset_dir>/<class>/**/<image>``. No patient information: every image is
-its own patient group. Numeric class names (pneumoconiosis stages 0 1 2 3) are
-ordered numerically and mark the dataset as graded.
+``<dataset_dir>/<class>/<image>`` or ``<dataset_dir>/<class>/<patient>/**/<image>``.
+
+* Source id: the path relative to the folder holding the class folders, with
+  its extension (``0/1.png``), so hospital exports that name files 1..N in
+  every class folder lose nothing.
+* Patients: the FIRST sub-folder level under a class folder is the patient
+  group; its name is replaced by its salted hash in the source id
+  (``0/<hash>/1.png``, the hash equals the record's patient_group), so a name
+  never reaches records. The same folder name under two classes is one
+  patient. Files directly in a class folder are one group each. (The
+  converter's ``--patients_file`` overrides both.)
+
+Numeric class names (pneumoconiosis stages 0 1 2 3) are ordered numerically
+and mark the dataset as graded.
 """
 import os
 
@@ -29,22 +40,38 @@ def scan_class_folders(root, options, what, exclude=NOT_CLASSES):
       skipped.append(base.Skipped(folder_path, "class folder %r is not in the "
                                   "known classes (--class_names)" % folder))
       continue
-    files = base.image_files(folder_path, skipped)
+    files = base.image_files(
+        folder_path, skipped,
+        display=lambda p, c=folder_path: base.class_folder_ids(root, c, p)[0])
     if not files:
       skipped.append(base.Skipped(folder_path, "empty class folder: class %r "
                                   "dropped" % folder))
       continue
     by_class[folder] = files
   class_names = base.numeric_sorted(list(by_class))
-  records = []
+  records, patients, loose = [], set(), 0
   for index, name in enumerate(class_names):
     for path in by_class[name]:
-      stem = os.path.splitext(os.path.basename(path))[0]
-      records.append(base.Record(stem, base.anonymize("image:" + stem), (index,),
-                                 path))
-  records = base.dedupe(records, skipped)
+      source_id, patient = base.class_folder_ids(root, os.path.join(root, name), path)
+      if patient is None:
+        loose += 1
+        group = base.anonymize("image:" + source_id)
+      else:
+        patients.add(patient)
+        group = patient
+      records.append(base.Record(source_id, group, (index,), path))
+  records = base.dedupe(records, skipped)   # ids are unique paths: a safety net
+  if patients:
+    grouping = ("first sub-folder under each class folder is the patient (%d "
+                "patient folders, names hashed in source ids); %d file(s) directly "
+                "in class folders: one group per image" % (len(patients), loose))
+  else:
+    grouping = "none: one group per image (no patient sub-folders)"
   return base.Scan(records, class_names, skipped, graded=base.all_numeric(class_names),
-                   notes={"patient_grouping": "none: one group per image"})
+                   references="source_id",
+                   notes={"patient_grouping": grouping,
+                          "source_ids": "path relative to the class folders' parent; "
+                                        "patient folder names replaced by their hash"})
 
 
 class ImageFolder(base.Source):

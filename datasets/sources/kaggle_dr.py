@@ -16,6 +16,7 @@ class KaggleDR(base.Source):
   name = "diabetic"
   layout = "kaggle_dr"
   default_channels = 3
+  default_modality = "fundus"
   default_crop_black_borders = 10
 
   def scan(self, dataset_dir, options):

@@ -3,6 +3,12 @@
 The given splits are kept (val -> validation). File names are
 ``<CLASS>-<patient>-<n>.jpeg``; the patient part is the patient group.
 A single wrapping folder (``OCT2017/``) is looked through.
+
+Source id: the path relative to that root (``train/CNV/CNV-123-1.jpeg``), so
+the same file name in two folders stays two inputs. Exports that put each
+patient in a sub-folder of the class folder (``train/CNV/<patient>/*.jpeg``)
+group by that folder, hashed in the id as in image_folder; other file names
+without the Kermany pattern are one group per image.
 """
 import os
 
@@ -16,6 +22,7 @@ class KermanyOCT(base.Source):
   name = "oct"
   layout = "kermany_oct"
   default_channels = 1
+  default_modality = "oct"
   given_splits = SPLITS
 
   def scan(self, dataset_dir, options):
@@ -45,13 +52,16 @@ class KermanyOCT(base.Source):
                                       "known set %s" % (class_folder, ",".join(known))))
           continue
         count = 0
-        for path in base.image_files(class_dir, skipped):
-          stem = os.path.splitext(os.path.basename(path))[0]
-          parts = stem.split("-")
-          patient = parts[1] if len(parts) >= 3 else stem
-          group = base.anonymize(patient)
+        display = lambda p, c=class_dir: base.class_folder_ids(root, c, p)[0]
+        for path in base.image_files(class_dir, skipped, display):
+          source_id, group = base.class_folder_ids(root, class_dir, path)
+          if group is None:
+            stem = os.path.splitext(os.path.basename(path))[0]
+            parts = stem.split("-")
+            group = base.anonymize(parts[1] if len(parts) >= 3
+                                   else "image:" + source_id)
           patient_splits.setdefault(group, set()).add(split)
-          records.append(base.Record(stem, group, (known.index(class_folder),),
+          records.append(base.Record(source_id, group, (known.index(class_folder),),
                                      path, given_split=split))
           count += 1
         if count == 0:
@@ -62,7 +72,10 @@ class KermanyOCT(base.Source):
       raise base.SourceError("no images under %s: expected %s" % (root, what))
     records = base.dedupe(records, skipped)
     overlap = sum(1 for s in patient_splits.values() if len(s) > 1)
-    return base.Scan(records, known, skipped,
-                     notes={"patient_grouping": "<CLASS>-<patient>-<n> file names",
+    return base.Scan(records, known, skipped, references="source_id",
+                     notes={"patient_grouping": "patient sub-folder of the class folder "
+                                                 "if any, else <CLASS>-<patient>-<n> "
+                                                 "file names, else one per image",
+                            "source_ids": "path relative to the folder holding train/",
                             "given_splits": "train/val/test folders kept",
                             "patients_in_several_given_splits": overlap})

@@ -49,6 +49,7 @@ def test_diabetic(demo_kaggle_dr, tmp_path):
                num_shards=3)
   info, splits = read_all(out, "diabetic")
   assert (info.source_layout, info.task, info.graded) == ("kaggle_dr", "multiclass", True)
+  assert info.modality == "fundus"
   assert info.class_names == ["0", "1", "2", "3", "4"]
   assert (info.channels, info.bit_depth, info.image_size) == (3, 8, 32)
   assert info.preprocessing["crop_black_borders"] == 10  # on for fundus
@@ -92,11 +93,12 @@ def test_oct_keeps_given_splits(demo_oct, tmp_path):
   info, splits = read_all(out, "oct")
   assert {k: len(v) for k, v in splits.items()} == {"train": 24, "validation": 8, "test": 8}
   assert info.channels == 1 and info.source_layout == "kermany_oct"
+  assert info.modality == "oct"
   given = {"train": "train", "val": "validation", "test": "test"}
   found = _by_id(splits)
   for path, label, split, pid in zip(demo_oct["files"], demo_oct["labels"],
                                      demo_oct["splits"], demo_oct["patients"]):
-    record = found[os.path.splitext(os.path.basename(path))[0]]
+    record = found[os.path.relpath(path, demo_oct["root"]).replace(os.sep, "/")]
     assert record["split"] == given[split]
     assert info.class_names[record["label"]] == label
     assert record["patient_group"] == tfexample.anonymize(pid)
@@ -109,10 +111,12 @@ def test_image_folder_8bit_stages(demo_image_folder, tmp_path):
   info, splits = read_all(out)
   assert info.graded and info.class_names == ["0", "1", "2", "3"]
   assert (info.channels, info.bit_depth) == (1, 8)  # grayscale films probed
+  assert info.modality == "xray"                    # grayscale class folders
   assert [c for c in info.splits["validation"].class_counts] == [3, 3, 3, 3]
   found = _by_id(splits)
   for path, label in zip(demo_image_folder["files"], demo_image_folder["labels"]):
-    assert info.class_names[found[os.path.splitext(os.path.basename(path))[0]]["label"]] == label
+    rel = os.path.relpath(path, demo_image_folder["root"]).replace(os.sep, "/")
+    assert info.class_names[found[rel]["label"]] == label
   _check_metadata(out, info, splits)
 
 
@@ -135,6 +139,7 @@ def test_chestxray14_multilabel(demo_chestxray14, tmp_path):
   run("chestxray14", demo_chestxray14["root"], out, validation_size=0.25)
   info, splits = read_all(out, "chestxray14")
   assert info.task == "multilabel" and not info.graded
+  assert info.modality == "xray"
   assert info.class_names == sorted(info.class_names)
   found = _by_id(splits)
   assert len(found) == 40
@@ -163,6 +168,7 @@ def test_dicom_labels_csv_anonymised(demo_dicom, tmp_path):
   run("dicom", demo_dicom["root"], out, labels_file=demo_dicom["labels_file"])
   info, splits = read_all(out, "dicom")
   assert (info.bit_depth, info.channels) == (16, 1)  # 12-bit films kept
+  assert info.modality == "xray"
   found = _by_id(splits)
   assert len(found) == 16
   groups = collections.defaultdict(set)
@@ -220,7 +226,7 @@ def test_flowers(demo_flowers, tmp_path):
   run("flowers", demo_flowers["root"], out)
   info, splits = read_all(out, "flowers")
   assert info.class_names == sorted(demo_flowers["class_names"])
-  assert not info.graded and info.channels == 3
+  assert not info.graded and info.channels == 3 and info.modality == "natural"
   assert sum(len(v) for v in splits.values()) == 40
   _check_metadata(out, info, splits)
 
@@ -258,3 +264,24 @@ def test_oct_without_val_folder_carves_validation_by_patient(make_demo, tmp_path
   assert 4 <= len(splits["validation"]) <= 8
   train_groups = {r["patient_group"] for r in splits["train"]}
   assert not train_groups & {r["patient_group"] for r in splits["validation"]}
+
+
+def test_modality_of_colour_class_folders_override_and_old_files(make_demo, tmp_path):
+  import pytest
+  from datasets import convert
+  d = make_demo("image_folder", class_names=("0", "1"), per_class=3, size=32,
+                kind="fundus")
+  run("photos", d["root"], tmp_path / "auto", layout="image_folder")
+  assert dataset_info.read(str(tmp_path / "auto")).modality == "natural"   # colour
+  run("photos", d["root"], tmp_path / "given", layout="image_folder", modality="fundus")
+  info = dataset_info.read(str(tmp_path / "given"))
+  assert info.modality == "fundus"
+  report = json.load(open(tmp_path / "given" / "conversion_report.json"))
+  assert report["modality"] == {"modality": "fundus", "chosen_by": "--modality"}
+  with pytest.raises(convert.ConversionError, match="--modality must be one of") as err:
+    run("photos", d["root"], tmp_path / "bad", layout="image_folder", modality="ct")
+  assert "\n" not in str(err.value)
+  # dataset_info.json written before the field existed still reads
+  data = json.loads(info.to_json())
+  del data["modality"]
+  assert dataset_info.DatasetInfo.from_dict(data).modality is None

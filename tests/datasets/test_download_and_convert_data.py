@@ -89,6 +89,29 @@ def test_killed_run_resumes_without_loss_or_duplicates(make_demo, tmp_path):
   info, splits = read_all(out, "flowers")
   ids = [r["source_id"] for rs in splits.values() for r in rs]
   assert len(ids) == len(set(ids)) == 200
-  expected = {os.path.splitext(os.path.basename(f))[0] for f in d["files"]}
+  flower_photos = os.path.join(d["root"], "flower_photos")
+  expected = {os.path.relpath(f, flower_photos).replace(os.sep, "/") for f in d["files"]}
   assert set(ids) == expected
   assert sum(s.num_shards for s in info.splits.values()) == 50
+
+
+def test_strict_modality_and_patients_file_flags(make_demo, tmp_path):
+  d = make_demo("image_folder", class_names=("0", "1"), per_class=3, size=32)
+  open(d["files"][0], "wb").write(b"\x89PNG\r\n\x1a\n broken")     # fails when read
+  out = str(tmp_path / "out")
+  args = ["--dataset_name", "films", "--layout", "image_folder", "--dataset_dir",
+          d["root"], "--output_dir", out, "--image_size", "32", "--num_workers", "1"]
+  proc = _run(*(args + ["--strict"]))
+  assert proc.returncode == 1
+  errors = [l for l in proc.stderr.splitlines() if "download_and_convert_data: error" in l]
+  assert len(errors) == 1 and "--strict" in errors[0] and "nothing published" in errors[0]
+  assert os.listdir(out) == ["conversion_report.json"]
+  rel = [os.path.relpath(f, d["root"]) for f in d["files"]]
+  with open(tmp_path / "patients.csv", "w") as f:
+    f.write("file,patient\n" + "".join("%s,P1\n" % r for r in rel[1:]))
+  proc = _run(*(args + ["--overwrite", "--modality", "fundus", "--patients_file",
+                        str(tmp_path / "patients.csv")]))
+  assert proc.returncode == 0, proc.stderr
+  info = dataset_info.read(out)
+  assert info.modality == "fundus"
+  assert sum(s.num_patients for s in info.splits.values()) == 1   # all one patient
