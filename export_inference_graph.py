@@ -10,6 +10,7 @@ GraphDef (placeholder ``input`` [batch, S, S, 3], no weights); without
 """
 from absl import app, flags
 
+import cli
 from evaluation import checkpoints as ckpt_lib
 from evaluation import export
 from evaluation import model as model_lib
@@ -52,4 +53,4 @@ def main(_):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

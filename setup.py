@@ -11,7 +11,7 @@ setup(
     python_requires=">=3.10",
     packages=["datasets", "datasets.sources", "nets", "preprocessing",
               "deployment", "training", "evaluation"],
-    py_modules=["tf_compat"],
+    py_modules=["tf_compat", "cli"],
     install_requires=[
         # The CPU wheel is enough; the 'gpu' extra brings CUDA.
         "tensorflow-cpu==%s; platform_machine=='x86_64'" % TF_VERSION,
