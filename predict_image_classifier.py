@@ -9,8 +9,9 @@ Files are prepared exactly as the converter prepared the training data
 so predictions equal eval's on the same image. Unreadable files are listed in
 <output>_unreadable.csv.
 """
-from absl import app, flags
+from absl import flags
 
+import cli
 from evaluation import predict
 
 flags.DEFINE_string("checkpoint_path", None, "A checkpoint or a train_dir (latest).")
@@ -29,7 +30,12 @@ flags.DEFINE_string("preprocessing_name", None, "Default: training's, else the m
 flags.DEFINE_float("depth_multiplier", None, "Must match training (default: training's).")
 flags.DEFINE_float("moving_average_decay", None, "Use the moving-average weights.")
 flags.DEFINE_integer("labels_offset", 0, "As in training.")
-flags.DEFINE_float("threshold", 0.5, "Decision threshold for binary tasks.")
+flags.DEFINE_float("threshold", 0.5, "Binary tasks: the kaggle format's level is "
+                   "the positive class when P(positive class) >= threshold.")
+flags.DEFINE_string("positive_class", None,
+                    "slim-med: binary tasks: the positive class (name or index) "
+                    "--threshold applies to. Default: the class not named like a "
+                    "negative finding (normal, negative, 0, ...), else index 1.")
 flags.DEFINE_string("master", "", "TensorFlow session target.")
 flags.mark_flags_as_required(["checkpoint_path", "input"])
 
@@ -46,8 +52,8 @@ def main(_):
       depth_multiplier=FLAGS.depth_multiplier,
       moving_average_decay=FLAGS.moving_average_decay,
       labels_offset=FLAGS.labels_offset, threshold=FLAGS.threshold,
-      master=FLAGS.master))
+      positive_class=FLAGS.positive_class, master=FLAGS.master))
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -177,10 +177,12 @@ def predict_items(graph: model_lib.InferenceGraph, items: List[Item],
 
 def format_rows(ids, probabilities, class_names, top_k: int = 5,
                 output_format: str = "csv", multilabel: bool = False,
-                threshold: float = 0.5) -> str:
+                threshold: float = 0.5, positive_class=None) -> str:
   """CSV text. ``csv``: id, class_1, probability_1, ... class_k, probability_k
   (most probable first). ``kaggle``: ``image,level`` with the predicted class
-  name (the Kaggle DR submission format, e.g. ``44342_left,0``)."""
+  name (the Kaggle DR submission format, e.g. ``44342_left,0``); for a binary
+  task the positive class (``metrics.positive_class_index``) when
+  P(positive) >= threshold."""
   if output_format not in OUTPUT_FORMATS:
     raise ValueError("--output_format must be one of %s" % "|".join(OUTPUT_FORMATS))
   out = io.StringIO()
@@ -189,7 +191,9 @@ def format_rows(ids, probabilities, class_names, top_k: int = 5,
   if output_format == "kaggle":
     if multilabel:
       raise ValueError("--output_format=kaggle needs single-label classes")
-    preds = metrics_lib.predictions_from(probabilities, False, threshold)
+    positive = metrics_lib.positive_class_index(class_names, positive_class)
+    preds = metrics_lib.predictions_from(probabilities, False, threshold,
+                                         1 if positive is None else positive)
     writer.writerow(["image", "level"])
     for i, pred in zip(ids, preds):
       writer.writerow([i, class_names[int(pred)]])
@@ -224,6 +228,7 @@ class PredictOptions:
   moving_average_decay: Optional[float] = None
   labels_offset: int = 0
   threshold: float = 0.5
+  positive_class: Optional[str] = None   # binary: a class name or index
   master: str = ""
   progress: bool = True
 
@@ -247,6 +252,12 @@ def run(options: PredictOptions):
       depth_multiplier=options.depth_multiplier, image_size=options.eval_image_size,
       preprocessing_name=options.preprocessing_name,
       moving_average_decay=options.moving_average_decay)
+  positive = metrics_lib.positive_class_index(
+      config.output_class_names, options.positive_class, config.multilabel)
+  if positive is not None and options.output_format == "kaggle":
+    print("positive class: %s (level when P(%s) >= %g)" % (
+        config.output_class_names[positive], config.output_class_names[positive],
+        options.threshold), flush=True)
   items, failures = list_inputs(options.input)
   graph = model_lib.InferenceGraph(config, checkpoint, options.master)
   try:
@@ -261,7 +272,8 @@ def run(options: PredictOptions):
     gfile.makedirs(directory)
   with gfile.GFile(options.output, "w") as f:
     f.write(format_rows(ids, probs, config.output_class_names, options.top_k,
-                        options.output_format, config.multilabel, options.threshold))
+                        options.output_format, config.multilabel, options.threshold,
+                        options.positive_class))
   logging.info("Wrote %d predictions to %s", len(ids), options.output)
   if failures:
     with gfile.GFile(failures_path(options.output), "w") as f:
