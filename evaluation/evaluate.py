@@ -12,7 +12,8 @@ Where outputs go (``eval_dir``, default ``<checkpoint dir>/eval_<split>``):
   continuous mode:           eval_dir/step_<n>/..., plus eval_dir/checkpoints.json
                              (every evaluated checkpoint's headline metrics and
                              the best by --select_by)
-TensorBoard scalars go to eval_dir, one point per global step.
+TensorBoard scalars and the confusion-matrix image go to eval_dir, one point per
+global step.
 """
 import dataclasses
 import json
