@@ -17,10 +17,10 @@ dataset_info.json, split_manifest.csv and conversion_report.json. Nothing is
 downloaded: put the raw data in --dataset_dir first.
 """
 import logging
-import sys
 
 from absl import app, flags
 
+import cli
 from datasets import convert
 
 FLAGS = flags.FLAGS
@@ -106,15 +106,12 @@ def main(argv):
       labels_file=FLAGS.labels_file, patients_file=FLAGS.patients_file,
       label_tag=FLAGS.label_tag,
       min_class_count=FLAGS.min_class_count, class_names=FLAGS.class_names,
-      modality=FLAGS.modality, overwrite=FLAGS.overwrite, strict=FLAGS.strict, progress=FLAGS.progress)
-  try:
-    result = convert.run(config)
-  except convert.ConversionError as err:
-    print("download_and_convert_data: error: %s" % err, file=sys.stderr)
-    return 1
+      modality=FLAGS.modality, overwrite=FLAGS.overwrite, strict=FLAGS.strict,
+      progress=FLAGS.progress)
+  result = convert.run(config)   # ConversionError: one line, by cli.run
   print(result.summary())
   return 0
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -6,10 +6,13 @@
         --dataset_dir=<tfrecords> --model_name=inception_v3
 
 Prints a table and writes metrics.json, predictions.csv, confusion matrix /
-ROC / reliability PNGs and TensorBoard scalars into --eval_dir.
+ROC / reliability PNGs and TensorBoard scalars and the confusion matrix image
+into --eval_dir. Binary tasks: --positive_class names the class that
+sensitivity and --threshold are about (the table prints which one it is).
 """
-from absl import app, flags
+from absl import flags
 
+import cli
 import inference_flags
 from evaluation import evaluate
 
@@ -34,11 +37,19 @@ flags.DEFINE_bool("all_checkpoints", False,
                   "Evaluate every checkpoint in the train_dir and name the best.")
 flags.DEFINE_enum("select_by", "kappa", ["kappa", "auc", "accuracy"],
                   "Metric naming the best checkpoint (kappa needs graded data; "
-                  "falls back to auc otherwise).")
+                  "falls back to auc otherwise). Multi-label data is always "
+                  "ranked by mean AUC over findings.")
 flags.DEFINE_integer("bootstrap", 0,
                      "Resamples for 95% confidence intervals of accuracy, AUC, kappa.")
 flags.DEFINE_float("threshold", 0.5,
-                   "Decision threshold on P(positive) for binary and multi-label tasks.")
+                   "Decision threshold on P(positive class) for binary tasks, on "
+                   "P(finding) for multi-label ones.")
+flags.DEFINE_string("positive_class", None,
+                    "slim-med: binary tasks: the class (name or index) whose "
+                    "sensitivity, specificity and P(positive) --threshold are "
+                    "reported. Default: the class not named like a negative "
+                    "finding (normal, negative, 0, healthy, benign, ...), else "
+                    "index 1. The report names it.")
 flags.DEFINE_integer("top_k", 5, "k of the top-k accuracy.")
 flags.mark_flags_as_required(["checkpoint_path", "dataset_dir"])
 
@@ -56,8 +67,9 @@ def main(_):
       master=FLAGS.master,
       eval_interval_secs=FLAGS.eval_interval_secs, timeout=FLAGS.timeout,
       all_checkpoints=FLAGS.all_checkpoints, select_by=FLAGS.select_by,
-      bootstrap=FLAGS.bootstrap, threshold=FLAGS.threshold, top_k=FLAGS.top_k))
+      bootstrap=FLAGS.bootstrap, threshold=FLAGS.threshold,
+      positive_class=FLAGS.positive_class, top_k=FLAGS.top_k))
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

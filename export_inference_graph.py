@@ -16,6 +16,7 @@ this model. --output_file additionally writes TF-Slim's inference GraphDef
 """
 from absl import app, flags
 
+import cli
 import inference_flags
 from evaluation import checkpoints as ckpt_lib
 from evaluation import export
@@ -54,4 +55,4 @@ def main(_):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -21,6 +21,7 @@ import os
 
 from absl import app, flags
 
+import cli
 from datasets import demo
 
 FLAGS = flags.FLAGS
@@ -107,4 +108,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

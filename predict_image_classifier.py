@@ -10,8 +10,9 @@ border crop, resize/pad, intensity scaling, DICOM windowing), so predictions
 equal eval's on the same image. Unreadable files are listed in
 <output>_unreadable.csv.
 """
-from absl import app, flags
+from absl import flags
 
+import cli
 import inference_flags
 from evaluation import predict
 
@@ -25,7 +26,12 @@ flags.DEFINE_enum("output_format", "csv", ["csv", "kaggle"],
                   "csv: id + top-k classes and probabilities; kaggle: image,level.")
 flags.DEFINE_integer("top_k", 5, "Classes per row in the csv format.")
 flags.DEFINE_integer("batch_size", 32, "Images per batch.")
-flags.DEFINE_float("threshold", 0.5, "Decision threshold for binary tasks.")
+flags.DEFINE_float("threshold", 0.5, "Binary tasks: the kaggle format's level is "
+                   "the positive class when P(positive class) >= threshold.")
+flags.DEFINE_string("positive_class", None,
+                    "slim-med: binary tasks: the positive class (name or index) "
+                    "--threshold applies to. Default: the class not named like a "
+                    "negative finding (normal, negative, 0, ...), else index 1.")
 flags.mark_flags_as_required(["checkpoint_path", "input"])
 
 FLAGS = flags.FLAGS
@@ -38,8 +44,8 @@ def main(_):
       input=FLAGS.input, output=FLAGS.output, dataset_dir=FLAGS.dataset_dir,
       output_format=FLAGS.output_format, top_k=FLAGS.top_k,
       batch_size=FLAGS.batch_size, threshold=FLAGS.threshold,
-      master=FLAGS.master))
+      positive_class=FLAGS.positive_class, master=FLAGS.master))
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -18,6 +18,7 @@ import dataclasses
 
 from absl import app, flags, logging
 
+import cli
 from tf_compat import tf  # noqa: F401  (installs the tf_slim compatibility alias)
 from nets import model_spec
 from training import optimizers
@@ -227,4 +228,4 @@ def main(unused_argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -8,8 +8,9 @@ Each <id>_gradcam.png shows the prepared image next to the heatmap of the
 predicted class (or --class_name) over the net input; with
 --guided_backprop also the guided gradients and guided Grad-CAM.
 """
-from absl import app, flags
+from absl import flags
 
+import cli
 import inference_flags
 from evaluation import gradcam
 
@@ -38,4 +39,4 @@ def main(_):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -58,10 +58,10 @@ def find_dataset_dir(dataset_dir: str) -> str:
     if tf.io.gfile.exists(os.path.join(candidate, info_lib.INFO_FILENAME)):
       return candidate
   raise FileNotFoundError(
-      "No %s in %s (nor in its tfrecords/ folder). Point --dataset_dir at the "
-      "output of download_and_convert_data.py, e.g. "
+      "--dataset_dir=%s: no %s there nor in its tfrecords/ folder; point "
+      "--dataset_dir at the output of download_and_convert_data.py, e.g. "
       "python download_and_convert_data.py --dataset_name=<name> "
-      "--dataset_dir=%s" % (info_lib.INFO_FILENAME, dataset_dir, dataset_dir))
+      "--dataset_dir=%s" % (dataset_dir, info_lib.INFO_FILENAME, dataset_dir))
 
 
 def get_split(dataset_name: Optional[str], split_name: str, dataset_dir: str,
@@ -84,15 +84,19 @@ def get_split(dataset_name: Optional[str], split_name: str, dataset_dir: str,
         "--dataset_name=%s or the right --dataset_dir"
         % (dataset_name, directory, info.name, info.name))
   if split_name not in info.splits:
-    raise ValueError("Split %r not in %s; it has: %s"
-                     % (split_name, directory, ", ".join(sorted(info.splits))))
+    raise ValueError("--dataset_split_name=%s: %s has no %r split; it has: %s"
+                     % (split_name, directory, split_name,
+                        ", ".join(sorted(info.splits))))
   pattern = file_pattern or info.file_pattern
   if "%s" in pattern:
     pattern = pattern % split_name
   files = sorted(tf.io.gfile.glob(os.path.join(directory, pattern)))
   split = info.splits[split_name]
   if not files:
-    raise FileNotFoundError("No shards match %s" % os.path.join(directory, pattern))
+    raise FileNotFoundError("--dataset_dir=%s: no shards of split %r match %s; "
+                            "re-run download_and_convert_data.py"
+                            % (dataset_dir, split_name,
+                               os.path.join(directory, pattern)))
   if split.num_shards and len(files) != split.num_shards:
     raise ValueError("%s lists %d shards for split %r but %d files match %s: the "
                      "conversion did not finish; re-run download_and_convert_data.py"

@@ -12,7 +12,8 @@ Where outputs go (``eval_dir``, default ``<checkpoint dir>/eval_<split>``):
   continuous mode:           eval_dir/step_<n>/..., plus eval_dir/checkpoints.json
                              (every evaluated checkpoint's headline metrics and
                              the best by --select_by)
-TensorBoard scalars go to eval_dir, one point per global step.
+TensorBoard scalars and the confusion-matrix image go to eval_dir, one point per
+global step.
 """
 import dataclasses
 import json
@@ -58,6 +59,7 @@ class EvalOptions:
   select_by: str = "kappa"
   bootstrap: int = 0
   threshold: float = 0.5
+  positive_class: Optional[str] = None   # binary: a class name or index
   top_k: int = 5
   seed: int = 0
   progress: bool = True
@@ -148,7 +150,8 @@ def score(outputs: Outputs, config: ModelSpec, graded: bool,
       outputs.labels, outputs.probabilities, config.output_class_names,
       multilabel=config.multilabel, graded=graded, top_k=options.top_k,
       threshold=options.threshold, patient_groups=outputs.patient_groups,
-      ids=outputs.source_ids, bootstrap=options.bootstrap, seed=options.seed)
+      ids=outputs.source_ids, bootstrap=options.bootstrap, seed=options.seed,
+      positive_class=options.positive_class)
   return result
 
 
@@ -170,7 +173,8 @@ def evaluate_checkpoint(evaluator: Evaluator, checkpoint_path: str, out_dir: str
                     outputs.labels, outputs.probabilities,
                     config.output_class_names, config.multilabel,
                     options.threshold,
-                    title="%s step %d" % (evaluator.split.split_name, step))
+                    title="%s step %d" % (evaluator.split.split_name, step),
+                    positive_class=options.positive_class)
   reports.write_summaries(summary_dir, result, step)
   title = "%s %s, %s step %d (%d examples, %.1f images/s)" % (
       evaluator.split.dataset_name, evaluator.split.split_name,
@@ -183,7 +187,8 @@ def evaluate_checkpoint(evaluator: Evaluator, checkpoint_path: str, out_dir: str
 
 def _headline(result: Dict) -> Dict:
   keep = {k: result.get(k) for k in ("checkpoint", "global_step", "accuracy",
-                                      "kappa", "auc") if k in result}
+                                      "kappa", "auc", "mean_auc",
+                                      "positive_class") if k in result}
   return reports.to_jsonable(keep)
 
 
@@ -200,22 +205,29 @@ def run(options: EvalOptions) -> Dict:
     raise ValueError("--all_checkpoints and --eval_interval_secs need "
                      "--checkpoint_path=<train_dir> (a directory), not %s"
                      % options.checkpoint_path)
-  if multi and options.select_by == "kappa" and not split.info.graded:
-    logging.info("%s is not graded: ranking checkpoints by auc",
-                 split.dataset_name)
+  if multi and options.select_by == "kappa" and (not split.info.graded
+                                                 or split.multilabel):
+    logging.info("%s is not graded: ranking checkpoints by auc%s",
+                 split.dataset_name,
+                 " (mean over findings)" if split.multilabel else "")
     options = dataclasses.replace(options, select_by="auc")
-  metrics_lib.headline_value({"kappa": 0, "auc": 0, "accuracy": 0},
-                             options.select_by)   # validates the name
+  if multi:
+    metrics_lib.check_select_by(options.select_by, split.multilabel,
+                                split.info.graded)
   eval_dir = options.eval_dir or default_eval_dir(options.checkpoint_path,
                                                   options.dataset_split_name)
   config = model_config(options, split)
+  # Fails now, not after a pass over the split: a --positive_class naming no
+  # class (or given for a task that is not binary).
+  metrics_lib.positive_class_index(config.output_class_names,
+                                   options.positive_class, config.multilabel)
+  checkpoint = None if multi else ckpt_lib.resolve(options.checkpoint_path)
   evaluator = Evaluator(split, config, options.batch_size, options.max_num_batches,
                         options.num_preprocessing_threads, options.master,
                         options.progress)
   results = []
   try:
     if not multi:
-      checkpoint = ckpt_lib.resolve(options.checkpoint_path)
       results.append(evaluate_checkpoint(evaluator, checkpoint, eval_dir,
                                          eval_dir, options))
       return {"results": results, "best": None}
@@ -239,17 +251,20 @@ def run(options: EvalOptions) -> Dict:
         best = (value, result)
       _write_summary(eval_dir, results, best, options.select_by)
     if best is not None:
+      name = ("mean AUC over findings" if config.multilabel
+              else options.select_by)
       print("Best checkpoint by %s: %s (%s = %.4f)" % (
-          options.select_by, best[1]["checkpoint"], options.select_by, best[0]),
-          flush=True)
+          name, best[1]["checkpoint"], name, best[0]), flush=True)
     return {"results": results, "best": best[1] if best else None}
   finally:
     evaluator.close()
 
 
 def _write_summary(eval_dir, results, best, select_by):
+  multilabel = bool(results) and results[0].get("task") == "multilabel"
   summary = {
       "select_by": select_by,
+      "ranked_by": "mean_auc" if multilabel else select_by,
       "best": _headline(best[1]) if best else None,
       "checkpoints": [_headline(r) for r in results],
   }

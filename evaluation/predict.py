@@ -198,10 +198,12 @@ def predict_items(graph: model_lib.InferenceGraph, items: List[Item],
 
 def format_rows(ids, probabilities, class_names, top_k: int = 5,
                 output_format: str = "csv", multilabel: bool = False,
-                threshold: float = 0.5) -> str:
+                threshold: float = 0.5, positive_class=None) -> str:
   """CSV text. ``csv``: id, class_1, probability_1, ... class_k, probability_k
   (most probable first). ``kaggle``: ``image,level`` with the predicted class
-  name (the Kaggle DR submission format, e.g. ``44342_left,0``)."""
+  name (the Kaggle DR submission format, e.g. ``44342_left,0``); for a binary
+  task the positive class (``metrics.positive_class_index``) when
+  P(positive) >= threshold."""
   if output_format not in OUTPUT_FORMATS:
     raise ValueError("--output_format must be one of %s" % "|".join(OUTPUT_FORMATS))
   out = io.StringIO()
@@ -210,7 +212,9 @@ def format_rows(ids, probabilities, class_names, top_k: int = 5,
   if output_format == "kaggle":
     if multilabel:
       raise ValueError("--output_format=kaggle needs single-label classes")
-    preds = metrics_lib.predictions_from(probabilities, False, threshold)
+    positive = metrics_lib.positive_class_index(class_names, positive_class)
+    preds = metrics_lib.predictions_from(probabilities, False, threshold,
+                                         1 if positive is None else positive)
     writer.writerow(["image", "level"])
     for i, pred in zip(ids, preds):
       writer.writerow([i, class_names[int(pred)]])
@@ -240,6 +244,7 @@ class PredictOptions:
   top_k: int = 5
   batch_size: int = 32
   threshold: float = 0.5
+  positive_class: Optional[str] = None   # binary: a class name or index
   master: str = ""
   progress: bool = True
 
@@ -258,6 +263,12 @@ def run(options: PredictOptions):
     raise ValueError("--output_format must be one of %s" % "|".join(OUTPUT_FORMATS))
   checkpoint = ckpt_lib.resolve(options.checkpoint_path)
   config = load_spec(checkpoint, options.model_overrides, options.dataset_dir)
+  positive = metrics_lib.positive_class_index(
+      config.output_class_names, options.positive_class, config.multilabel)
+  if positive is not None and options.output_format == "kaggle":
+    print("positive class: %s (level when P(%s) >= %g)" % (
+        config.output_class_names[positive], config.output_class_names[positive],
+        options.threshold), flush=True)
   items, failures = list_inputs(options.input)
   graph = model_lib.InferenceGraph(config, checkpoint, options.master)
   try:
@@ -272,7 +283,8 @@ def run(options: PredictOptions):
     gfile.makedirs(directory)
   with gfile.GFile(options.output, "w") as f:
     f.write(format_rows(ids, probs, config.output_class_names, options.top_k,
-                        options.output_format, config.multilabel, options.threshold))
+                        options.output_format, config.multilabel, options.threshold,
+                        options.positive_class))
   logging.info("Wrote %d predictions to %s", len(ids), options.output)
   if failures:
     with gfile.GFile(failures_path(options.output), "w") as f:

@@ -1,5 +1,6 @@
 """Evaluation outputs: printed table, metrics.json, predictions CSV, PNG plots
-(matplotlib Agg) and TensorBoard scalars.
+(matplotlib Agg) and TensorBoard summaries (scalars and the confusion matrix
+as an image).
 
 Nothing here identifies a patient: rows carry the record's ``source_id`` and
 the already-anonymised ``patient_group`` token.
@@ -9,6 +10,7 @@ import io
 import json
 import math
 import os
+import struct
 from typing import Dict, Optional, Sequence
 
 import numpy as np
@@ -16,6 +18,7 @@ import numpy as np
 METRICS_FILENAME = "metrics.json"
 PREDICTIONS_FILENAME = "predictions.csv"
 CONFUSION_FILENAME = "confusion_matrix.png"
+CONFUSION_SUMMARY_TAG = "eval/confusion_matrix"
 ROC_FILENAME = "roc_curves.png"
 RELIABILITY_FILENAME = "reliability_diagram.png"
 
@@ -61,13 +64,18 @@ def write_metrics_json(result: Dict, path: str) -> None:
 
 def write_predictions_csv(path: str, ids, patient_groups, labels, probabilities,
                           class_names: Sequence[str], multilabel: bool = False,
-                          threshold: float = 0.5) -> None:
+                          threshold: float = 0.5, positive_class=None) -> None:
   """One row per example: source_id, patient_group, label(s), prediction(s),
-  and one probability column per class (``p_<class>``)."""
+  and one probability column per class (``p_<class>``). Binary predictions
+  are the positive class when P(positive) >= threshold (``positive_class``:
+  see ``metrics.positive_class_index``)."""
   from evaluation import metrics as metrics_lib
   probabilities = np.asarray(probabilities)
   labels = np.asarray(labels)
-  preds = metrics_lib.predictions_from(probabilities, multilabel, threshold)
+  positive = metrics_lib.positive_class_index(class_names, positive_class,
+                                              multilabel)
+  preds = metrics_lib.predictions_from(probabilities, multilabel, threshold,
+                                       1 if positive is None else positive)
   out = io.StringIO()
   writer = csv.writer(out, lineterminator="\n")
   header = ["source_id", "patient_group"]
@@ -127,9 +135,13 @@ def format_table(result: Dict, title: str = "") -> str:
   headline("AUC (mean one-vs-rest)" if result["task"] == "multiclass" else "AUC", "auc")
   if "binary" in result:
     b = result["binary"]
-    lines.append("%-22s %s   specificity %s   (threshold %s)" % (
+    if "positive_class" in b:
+      lines.append("%-22s %s (index %d; %s)" % (
+          "positive class", b["positive_class"], b["positive_index"],
+          b["positive_chosen_by"]))
+    lines.append("%-22s %s   specificity %s   (threshold %s on P(%s))" % (
         "sensitivity", _fmt(b["sensitivity"]), _fmt(b["specificity"]),
-        _fmt(b["threshold"], 2)))
+        _fmt(b["threshold"], 2), b.get("positive_class", "class 1")))
   if "calibration" in result:
     lines.append("%-22s %s" % ("ECE (%d bins)" % result["calibration"]["num_bins"],
                                _fmt(result["calibration"]["ece"])))
@@ -204,11 +216,26 @@ def scalar_summaries(result: Dict) -> Dict[str, float]:
   return scalars
 
 
+def _png_size(data: bytes):
+  """(width, height) from a PNG's IHDR chunk."""
+  return struct.unpack(">II", data[16:24])
+
+
 def write_summaries(eval_dir: str, result: Dict, global_step: int) -> None:
-  """Appends the scalars of one evaluation to an event file in eval_dir."""
+  """Appends one evaluation to an event file in eval_dir: the scalars, and
+  for single-label tasks the confusion matrix as an image
+  (CONFUSION_SUMMARY_TAG, TensorBoard's Images tab)."""
   from tf_compat import tf
   values = [tf.compat.v1.Summary.Value(tag=tag, simple_value=value)
             for tag, value in sorted(scalar_summaries(result).items())]
+  if "confusion_matrix" in result and "per_class" in result:
+    png = confusion_matrix_png(
+        result["confusion_matrix"], [c["class"] for c in result["per_class"]],
+        "Confusion matrix, step %d" % global_step)
+    width, height = _png_size(png)
+    values.append(tf.compat.v1.Summary.Value(
+        tag=CONFUSION_SUMMARY_TAG, image=tf.compat.v1.Summary.Image(
+            height=height, width=width, colorspace=4, encoded_image_string=png)))
   with tf.Graph().as_default():
     writer = tf.compat.v1.summary.FileWriter(eval_dir)
     writer.add_summary(tf.compat.v1.Summary(value=values), global_step)
@@ -224,15 +251,24 @@ def _pyplot():
   return plt
 
 
-def _save(fig, path):
+def _png_bytes(fig) -> bytes:
   plt = _pyplot()
   buf = io.BytesIO()
   fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
   plt.close(fig)
-  _write_bytes(path, buf.getvalue())
+  return buf.getvalue()
+
+
+def _save(fig, path):
+  _write_bytes(path, _png_bytes(fig))
 
 
 def plot_confusion_matrix(confusion, class_names, path, title="Confusion matrix"):
+  _write_bytes(path, confusion_matrix_png(confusion, class_names, title))
+
+
+def confusion_matrix_png(confusion, class_names, title="Confusion matrix") -> bytes:
+  """The confusion matrix (rows = label, columns = prediction) as PNG bytes."""
   plt = _pyplot()
   cm = np.asarray(confusion)
   n = len(class_names)
@@ -250,21 +286,23 @@ def plot_confusion_matrix(confusion, class_names, path, title="Confusion matrix"
     for j in range(n):
       ax.text(j, i, str(cm[i, j]), ha="center", va="center",
               color="white" if high and cm[i, j] > high / 2 else "black")
-  _save(fig, path)
+  return _png_bytes(fig)
 
 
 def plot_roc_curves(labels, probabilities, class_names, path,
-                    multilabel: bool = False, title="ROC curves"):
+                    multilabel: bool = False, title="ROC curves",
+                    positive_class=None):
   """One-vs-rest ROC per class (per finding for multi-label data); for a
-  binary task only the positive class."""
+  binary task only the positive class (``metrics.positive_class_index``)."""
   from sklearn import metrics as skm
+  from evaluation import metrics as metrics_lib
   plt = _pyplot()
   labels = np.asarray(labels)
   probabilities = np.asarray(probabilities)
   fig, ax = plt.subplots(figsize=(5, 5))
   classes = range(probabilities.shape[1])
   if not multilabel and probabilities.shape[1] == 2:
-    classes = [1]
+    classes = [metrics_lib.positive_class_index(class_names, positive_class)]
   for c in classes:
     y = labels[:, c] if multilabel else (labels == c)
     if np.unique(y).size < 2:
@@ -300,7 +338,8 @@ def plot_reliability(calibration: Dict, path, title="Reliability diagram"):
 def write_all(eval_dir: str, result: Dict, ids, patient_groups, labels,
               probabilities, class_names, multilabel: bool = False,
               threshold: float = 0.5, title: str = "",
-              global_step: Optional[int] = None) -> Dict[str, str]:
+              global_step: Optional[int] = None,
+              positive_class=None) -> Dict[str, str]:
   """Writes every report file for one evaluation; returns {kind: path}."""
   _makedirs(eval_dir)
   paths = {
@@ -311,12 +350,14 @@ def write_all(eval_dir: str, result: Dict, ids, patient_groups, labels,
   }
   write_metrics_json(result, paths["metrics"])
   write_predictions_csv(paths["predictions"], ids, patient_groups, labels,
-                        probabilities, class_names, multilabel, threshold)
+                        probabilities, class_names, multilabel, threshold,
+                        positive_class)
   if not multilabel:
     paths["confusion_matrix"] = os.path.join(eval_dir, CONFUSION_FILENAME)
     plot_confusion_matrix(result["confusion_matrix"], class_names,
                           paths["confusion_matrix"], title or "Confusion matrix")
-  plot_roc_curves(labels, probabilities, class_names, paths["roc"], multilabel)
+  plot_roc_curves(labels, probabilities, class_names, paths["roc"], multilabel,
+                  positive_class=positive_class)
   plot_reliability(result["calibration"], paths["reliability"])
   if global_step is not None:
     write_summaries(eval_dir, result, global_step)

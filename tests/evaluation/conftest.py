@@ -119,3 +119,33 @@ def dr_checkpoints(dr_dataset, tmp_path_factory):
 
 def uniform(num_classes):
   return np.full(num_classes, 1.0 / num_classes)
+
+
+@pytest.fixture(scope="session")
+def xray_binary(tmp_path_factory):
+  """A binary task as users have it: class folders ``normal`` and
+  ``abnormal`` (the signal grows in abnormal films), so alphabetical order
+  puts abnormal at index 0. Records of train (4+4) and validation (6+6), no
+  test split, and a train_dir with a tiny 2-class model.ckpt-5 + flags.json."""
+  from datasets import demo
+  raw = demo.make_image_folder(str(tmp_path_factory.mktemp("xray_binary_raw")),
+                               class_names=("normal", "abnormal"), per_class=10)
+  class_names = sorted(raw["class_names"])          # as the converter orders them
+  assert class_names == ["abnormal", "normal"]
+  rows = {"train": [], "validation": []}
+  seen = {}
+  for path, name in zip(raw["files"], raw["labels"]):
+    seen[name] = seen.get(name, 0) + 1
+    split = "train" if seen[name] <= 4 else "validation"
+    rows[split].append((path, class_names.index(name),
+                        os.path.splitext(os.path.basename(path))[0]))
+  directory = str(tmp_path_factory.mktemp("xray_binary_records"))
+  write_records(directory, "chest", rows, class_names, False,
+                {"image_size": IMAGE_SIZE, "resize": "pad"})
+  train_dir = str(tmp_path_factory.mktemp("xray_binary_train"))
+  [checkpoint] = save_checkpoint(train_dir, 2, steps=(5,), seed=3)
+  with open(os.path.join(train_dir, "flags.json"), "w") as f:
+    f.write('{"model_name": "inception_v3", "depth_multiplier": %s, '
+            '"train_image_size": %d}\n' % (DEPTH, IMAGE_SIZE))
+  return {"dir": directory, "train_dir": train_dir, "checkpoint": checkpoint,
+          "class_names": class_names, "validation": rows["validation"]}

@@ -1,5 +1,6 @@
 """eval_image_classifier.py / evaluation.evaluate on converted demo records."""
 import csv
+import dataclasses
 import json
 import os
 import subprocess
@@ -141,3 +142,112 @@ def test_wrong_depth_multiplier_is_a_clear_error(dr_checkpoints):
   """Resource variables would silently take the checkpoint's shapes."""
   with pytest.raises(ValueError, match="depth_multiplier"):
     _probabilities_of(dr_checkpoints["paths"][0], depth_multiplier=0.2)
+
+
+def _binary_options(xray_binary, eval_dir, **kwargs):
+  return evaluate.EvalOptions(
+      checkpoint_path=xray_binary["train_dir"], dataset_dir=xray_binary["dir"],
+      model_overrides={"model_name": "inception_v3"}, dataset_split_name="validation",
+      eval_dir=str(eval_dir), batch_size=12, num_preprocessing_threads=2,
+      progress=False, **kwargs)
+
+
+def _by_hand(rows, positive, threshold):
+  """Sensitivity and specificity of ``positive`` from predictions.csv's
+  labels and probabilities."""
+  called = [float(r["p_" + positive]) >= threshold for r in rows]
+  is_positive = [r["label_name"] == positive for r in rows]
+  tp = sum(c and p for c, p in zip(called, is_positive))
+  tn = sum(not c and not p for c, p in zip(called, is_positive))
+  return tp / sum(is_positive), tn / (len(rows) - sum(is_positive))
+
+
+def test_binary_eval_reports_the_abnormal_class_as_positive(xray_binary, tmp_path,
+                                                            capsys):
+  """Folders abnormal/ normal/: abnormal is index 0, and it is the class
+  whose sensitivity is reported, named in the table and in metrics.json."""
+  result = evaluate.run(_binary_options(xray_binary, tmp_path / "default",
+                                        threshold=0.555))["results"][0]
+  assert result["num_examples"] == 12
+  assert (result["binary"]["positive_class"], result["binary"]["positive_index"]) \
+      == ("abnormal", 0)
+  assert json.load(open(tmp_path / "default" / "metrics.json"))[
+      "positive_class"] == "abnormal"
+  assert "positive class         abnormal (index 0; default" in capsys.readouterr().out
+  rows = list(csv.DictReader(open(tmp_path / "default" / "predictions.csv")))
+  sens, spec = _by_hand(rows, "abnormal", 0.555)
+  assert (result["binary"]["sensitivity"], result["binary"]["specificity"]) == (
+      pytest.approx(sens), pytest.approx(spec))
+  assert 0 < sens < 1 or 0 < spec < 1     # the threshold splits a class
+  assert all((r["prediction_name"] == "abnormal") ==
+             (float(r["p_abnormal"]) >= 0.555) for r in rows)
+
+  chosen = evaluate.run(_binary_options(xray_binary, tmp_path / "normal",
+                                        threshold=0.555, positive_class="1"))
+  chosen = chosen["results"][0]
+  assert chosen["binary"]["positive_class"] == "normal"
+  sens, spec = _by_hand(rows, "normal", 0.555)
+  assert (chosen["binary"]["sensitivity"], chosen["binary"]["specificity"]) == (
+      pytest.approx(sens), pytest.approx(spec))
+
+
+def test_unknown_positive_class_fails_before_evaluating(xray_binary, tmp_path,
+                                                        monkeypatch):
+  monkeypatch.setattr(evaluate, "Evaluator", None)   # never reached
+  with pytest.raises(ValueError, match=r"^--positive_class=pneumonia names no "
+                     r"class; the classes are: abnormal \(0\), normal \(1\)$"):
+    evaluate.run(_binary_options(xray_binary, tmp_path, positive_class="pneumonia"))
+
+
+class _FakeEvaluator:
+  """Stands in for the graph: checkpoint step -> probabilities."""
+  probabilities = {}
+  labels = None
+
+  def __init__(self, split, config, *unused_args):
+    self.split, self.config = split, config
+
+  def predict(self, checkpoint):
+    from evaluation import checkpoints as ckpt_lib
+    probs = self.probabilities[ckpt_lib.step_of(checkpoint)]
+    n = len(probs)
+    return evaluate.Outputs(["img%d" % i for i in range(n)], [""] * n,
+                            self.labels, probs)
+
+  def close(self):
+    pass
+
+
+def test_multilabel_all_checkpoints_picks_the_best_mean_auc(tmp_path, monkeypatch):
+  """Step 10 says "no finding" everywhere (best per-element accuracy, AUC 0.5);
+  step 20 ranks every finding right (mean AUC 1.0): 20 is the best."""
+  from datasets import dataset_info
+  data = tmp_path / "nih"
+  dataset_info.write(dataset_info.DatasetInfo(
+      name="chestxray14", class_names=["Effusion", "Mass"], task="multilabel",
+      source_layout="chestxray14",
+      splits={"validation": dataset_info.SplitInfo(6, 1, [1, 1])}), str(data))
+  (data / "chestxray14_validation_00000-of-00001.tfrecord").write_bytes(b"")
+  train_dir = tmp_path / "train"
+  train_dir.mkdir()
+  for step in (10, 20):
+    (train_dir / ("model.ckpt-%d.index" % step)).write_bytes(b"")
+  _FakeEvaluator.labels = np.array([[1, 0], [0, 0], [0, 0], [0, 1], [0, 0], [0, 0]])
+  _FakeEvaluator.probabilities = {
+      10: np.full((6, 2), 0.1),
+      20: np.array([[.9, .6], [.6, .1], [.6, .1], [.1, .9], [.6, .1], [.1, .6]])}
+  monkeypatch.setattr(evaluate, "Evaluator", _FakeEvaluator)
+  options = evaluate.EvalOptions(
+      checkpoint_path=str(train_dir), dataset_dir=str(data),
+      model_overrides={"model_name": "inception_v3"}, dataset_split_name="validation",
+      eval_dir=str(tmp_path / "eval"), all_checkpoints=True, progress=False)
+  out = evaluate.run(options)        # default --select_by=kappa -> mean AUC
+  accuracy = {r["global_step"]: r["accuracy"] for r in out["results"]}
+  assert accuracy[10] > accuracy[20]
+  assert out["best"]["global_step"] == 20
+  summary = json.load(open(tmp_path / "eval" / "checkpoints.json"))
+  assert summary["ranked_by"] == "mean_auc"
+  assert summary["best"]["global_step"] == 20 and summary["best"]["mean_auc"] == 1.0
+  with pytest.raises(ValueError, match="^--select_by=accuracy: multi-label data "
+                     "is ranked by mean AUC over findings; pass --select_by=auc$"):
+    evaluate.run(dataclasses.replace(options, select_by="accuracy"))

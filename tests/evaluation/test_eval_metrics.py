@@ -165,3 +165,88 @@ def test_compute_all_bootstrap_and_select_by():
     metrics.headline_value(ungraded, "kappa")
   with pytest.raises(ValueError, match="select_by"):
     metrics.headline_value(r, "loss")
+
+
+# Folders abnormal/ and normal/: alphabetical order puts abnormal at index 0.
+AB_NAMES = ["abnormal", "normal"]
+AB_LABELS = np.array([0, 0, 0, 1, 1, 1, 1])            # 3 abnormal, 4 normal
+P_ABNORMAL = np.array([0.9, 0.6, 0.2, 0.7, 0.4, 0.1, 0.3])
+
+
+def _ab_probs():
+  return np.stack([P_ABNORMAL, 1 - P_ABNORMAL], axis=1)
+
+
+def test_default_positive_class_is_the_finding_not_index_1():
+  r = metrics.compute_all(AB_LABELS, _ab_probs(), AB_NAMES, threshold=0.5)
+  b = r["binary"]
+  assert (r["positive_class"], b["positive_class"], b["positive_index"]) == (
+      "abnormal", "abnormal", 0)
+  assert "default" in b["positive_chosen_by"]
+  # abnormal called when P(abnormal) >= 0.5: 2 of 3 abnormal films found,
+  # 1 of 4 normal films called abnormal.
+  assert (b["tp"], b["fn"], b["fp"], b["tn"]) == (2, 1, 1, 3)
+  assert b["sensitivity"] == pytest.approx(2 / 3)
+  assert b["specificity"] == pytest.approx(3 / 4)
+  assert r["confusion_matrix"] == [[2, 1], [1, 3]]
+  # The threshold is on P(abnormal): lower it and more films are abnormal.
+  low = metrics.compute_all(AB_LABELS, _ab_probs(), AB_NAMES, threshold=0.15)
+  assert (low["binary"]["sensitivity"], low["binary"]["specificity"]) == (1.0, 0.25)
+
+
+def test_positive_class_by_name_or_index_and_one_line_errors():
+  as_normal = metrics.compute_all(AB_LABELS, _ab_probs(), AB_NAMES,
+                                  positive_class="normal")
+  b = as_normal["binary"]
+  assert (b["positive_class"], b["positive_index"]) == ("normal", 1)
+  assert b["positive_chosen_by"] == "--positive_class"
+  # normal when P(normal) >= 0.5: P(abnormal) <= 0.5 -> 0.2, 0.4, 0.1, 0.3
+  assert (b["sensitivity"], b["specificity"]) == (0.75, pytest.approx(2 / 3))
+  assert metrics.positive_class_index(AB_NAMES, "0") == 0
+  assert metrics.positive_class_index(AB_NAMES, 1) == 1
+  with pytest.raises(ValueError) as err:
+    metrics.positive_class_index(AB_NAMES, "pneumonia")
+  assert str(err.value) == ("--positive_class=pneumonia names no class; the "
+                            "classes are: abnormal (0), normal (1)")
+  with pytest.raises(ValueError, match="--positive_class=2 names no class"):
+    metrics.positive_class_index(AB_NAMES, "2")
+  with pytest.raises(ValueError, match="--positive_class=1 applies to binary"):
+    metrics.compute_all(LABELS, _onehot_probs(PREDS, 3), ["a", "b", "c"],
+                        positive_class="1")
+  with pytest.raises(ValueError, match="multi-label"):
+    metrics.positive_class_index(["Effusion", "Mass"], "Mass", multilabel=True)
+
+
+@pytest.mark.parametrize("names, positive, chosen_by", [
+    (["NORMAL", "PNEUMONIA"], "PNEUMONIA", "default: the class not"),
+    (["negative", "positive"], "positive", "default: the class not"),
+    (["malignant", "benign"], "malignant", "default: the class not"),
+    (["no_finding", "finding"], "finding", "default: the class not"),
+    (["0", "1"], "1", "default: the class not"),
+    (["CNV", "DME"], "DME", "default: index 1"),      # nothing says which
+])
+def test_default_positive_class_rule(names, positive, chosen_by):
+  described = metrics.describe_positive_class(names)
+  assert described["name"] == positive
+  assert described["chosen_by"].startswith(chosen_by)
+
+
+def test_multilabel_checkpoints_are_ranked_by_mean_auc():
+  labels = np.array([[1, 0], [0, 0], [0, 0], [0, 1], [0, 0], [0, 0]])
+  # A: says "no finding" everywhere (high per-element accuracy, AUC 0.5/0.5);
+  # B: ranks every positive first (AUC 1.0) at a threshold that calls more.
+  a = metrics.compute_all(labels, np.full((6, 2), 0.1), ["Effusion", "Mass"],
+                          multilabel=True)
+  b = metrics.compute_all(labels, np.array([[.9, .6], [.6, .1], [.6, .1],
+                                            [.1, .9], [.6, .1], [.1, .6]]),
+                          ["Effusion", "Mass"], multilabel=True)
+  assert a["accuracy"] > b["accuracy"]
+  assert metrics.headline_value(a, "auc") == pytest.approx(0.5)
+  assert metrics.headline_value(b, "auc") == pytest.approx(1.0)
+  b["auc"] = 0.0   # the ranked value is the mean over findings, by name
+  assert metrics.headline_value(b, "auc") == pytest.approx(1.0)
+  for name in ("accuracy", "kappa"):
+    with pytest.raises(ValueError, match="--select_by=%s: multi-label data is "
+                       "ranked by mean AUC over findings; pass --select_by=auc"
+                       % name):
+      metrics.headline_value(a, name)

@@ -60,3 +60,61 @@ def test_multilabel_reports(tmp_path):
   rows = list(csv.DictReader(open(paths["predictions"])))
   assert rows[2]["label_Mass"] == "1" and rows[2]["pred_Effusion"] == "1"
   assert "finding" in reports.format_table(result)
+
+
+def _events(directory):
+  from tf_compat import tf
+  for path in sorted(directory.glob("events.out.tfevents.*")):
+    yield from tf.compat.v1.train.summary_iterator(str(path))
+
+
+def test_confusion_matrix_is_an_image_summary_in_eval_dir(tmp_path):
+  labels, probs, ids, groups = _case()
+  result = metrics.compute_all(labels, probs, ["0", "1", "2"], graded=True)
+  reports.write_summaries(str(tmp_path), result, 42)
+  images = [(e.step, v) for e in _events(tmp_path) for v in e.summary.value
+            if v.HasField("image")]
+  assert [(step, v.tag) for step, v in images] == [(42, reports.CONFUSION_SUMMARY_TAG)]
+  image = images[0][1].image
+  import io
+  with Image.open(io.BytesIO(image.encoded_image_string)) as im:
+    assert im.format == "PNG" and im.size == (image.width, image.height)
+    assert im.size[0] > 100
+  # the scalars are still there, in the same event
+  tags = {v.tag for e in _events(tmp_path) for v in e.summary.value}
+  assert {"eval/accuracy", "eval/kappa"} <= tags
+  # multi-label data has no confusion matrix: scalars only
+  ml_dir = tmp_path / "multilabel"
+  ml = metrics.compute_all(np.array([[1, 0], [0, 1]]), np.array([[.9, .2], [.3, .7]]),
+                           ["Effusion", "Mass"], multilabel=True)
+  reports.write_summaries(str(ml_dir), ml, 1)
+  assert not [v for e in _events(ml_dir) for v in e.summary.value if v.HasField("image")]
+
+
+def test_binary_report_names_the_positive_class(tmp_path):
+  """abnormal/ and normal/ folders: abnormal is index 0 and is the positive
+  class; the table, metrics.json, predictions.csv and ROC agree."""
+  names = ["abnormal", "normal"]
+  labels = np.array([0, 0, 1, 1])
+  p_abnormal = np.array([0.8, 0.4, 0.3, 0.6])
+  probs = np.stack([p_abnormal, 1 - p_abnormal], axis=1)
+  result = metrics.compute_all(labels, probs, names, threshold=0.5)
+  table = reports.format_table(result)
+  assert "positive class         abnormal (index 0; default:" in table
+  assert "(threshold 0.50 on P(abnormal))" in table
+  paths = reports.write_all(str(tmp_path), result, ["a", "b", "c", "d"], None,
+                            labels, probs, names, threshold=0.5)
+  assert json.load(open(paths["metrics"]))["binary"]["positive_class"] == "abnormal"
+  rows = list(csv.DictReader(open(paths["predictions"])))
+  assert [r["prediction_name"] for r in rows] == ["abnormal", "normal", "normal",
+                                                  "abnormal"]
+  chosen = metrics.compute_all(labels, probs, names, positive_class="normal")
+  assert "positive class         normal (index 1; --positive_class)" in \
+      reports.format_table(chosen)
+  paths = reports.write_all(str(tmp_path / "n"), chosen, ["a", "b", "c", "d"], None,
+                            labels, probs, names, threshold=0.7,
+                            positive_class="normal")
+  rows = list(csv.DictReader(open(paths["predictions"])))
+  # normal only when P(normal) >= 0.7: just the 0.3-abnormal film
+  assert [r["prediction_name"] for r in rows] == ["abnormal", "abnormal", "normal",
+                                                  "abnormal"]
