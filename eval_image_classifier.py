@@ -34,7 +34,9 @@ flags.DEFINE_integer("eval_image_size", None,
 flags.DEFINE_float("moving_average_decay", None,
                    "Evaluate the moving-average weights trained with this decay.")
 flags.DEFINE_integer("labels_offset", 0,
-                     "Subtracted from labels (1 for nets with a background class).")
+                     "As in training: subtracted from labels; the net's class i is "
+                     "the dataset's class i+N and is reported by that name. Refused "
+                     "if the evaluated split has examples of the first N classes.")
 flags.DEFINE_integer("num_preprocessing_threads", 4, "Parallel decode/preprocess calls.")
 flags.DEFINE_float("depth_multiplier", None,
                    "Must match training (default: training's flags.json, else 1.0).")

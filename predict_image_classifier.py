@@ -28,7 +28,8 @@ flags.DEFINE_integer("eval_image_size", None, "Net input size (default: training
 flags.DEFINE_string("preprocessing_name", None, "Default: training's, else the model's.")
 flags.DEFINE_float("depth_multiplier", None, "Must match training (default: training's).")
 flags.DEFINE_float("moving_average_decay", None, "Use the moving-average weights.")
-flags.DEFINE_integer("labels_offset", 0, "As in training.")
+flags.DEFINE_integer("labels_offset", 0, "As in training: the net's class i is "
+                     "the dataset's class i+N, written by that name.")
 flags.DEFINE_float("threshold", 0.5, "Decision threshold for binary tasks.")
 flags.DEFINE_string("master", "", "TensorFlow session target.")
 flags.mark_flags_as_required(["checkpoint_path", "input"])
