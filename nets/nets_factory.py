@@ -189,6 +189,9 @@ def get_network_fn(name: str, num_classes: int, weight_decay: float = 0.0,
   if dropout_keep_prob is not None and not name.startswith("resnet"):
     net_kwargs["dropout_keep_prob"] = dropout_keep_prob
 
+  if isinstance(batch_norm_training_scopes, str):
+    batch_norm_training_scopes = [
+        s.strip() for s in batch_norm_training_scopes.split(",") if s.strip()]
   by_scope = is_training and batch_norm_training_scopes is not None
 
   @functools.wraps(spec.fn)
