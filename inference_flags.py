@@ -35,8 +35,9 @@ def define_model_flags(image_size_flag: str = "eval_image_size") -> None:
   flags.DEFINE_float("depth_multiplier", None,
                      "slim-med: default training's (model_spec.json).")
   flags.DEFINE_integer("labels_offset", 0,
-                       "An offset for the labels in the dataset; default "
-                       "training's (model_spec.json).")
+                       "An offset for the labels in the dataset: the net's class "
+                       "i is the dataset's class i+N, reported by that name; "
+                       "default training's (model_spec.json).")
   flags.DEFINE_float("moving_average_decay", None,
                      "Use the moving-average weights trained with this decay.")
   flags.DEFINE_integer(image_size_flag, None,

@@ -105,7 +105,10 @@ flags.DEFINE_string("dataset_dir", None, "The directory where the dataset files 
 flags.DEFINE_integer("labels_offset", 0, "An offset for the labels in the dataset. "
                      "This flag is primarily used to evaluate the VGG and ResNet "
                      "architectures which do not use a background class for the "
-                     "ImageNet dataset.")
+                     "ImageNet dataset. The dataset's first N classes are a "
+                     "background the net does not model: it gets num_classes - N "
+                     "outputs, labels are shifted down by N, and a split with "
+                     "examples of those classes is refused.")
 flags.DEFINE_string("model_name", "inception_v3", "The name of the architecture to train.")
 flags.DEFINE_string("preprocessing_name", None, "The name of the preprocessing to use "
                     "(TF-Slim names, or the medical presets xray, fundus, oct). If "
@@ -134,9 +137,15 @@ flags.DEFINE_float("depth_multiplier", None, "slim-med: thins InceptionV2/V3 (1.
 flags.DEFINE_float("batch_norm_decay", None, "slim-med: moving-average decay of "
                    "batch norm (default the net's, 0.9997 for InceptionV3; lower it "
                    "for short runs from scratch).")
-flags.DEFINE_boolean("freeze_batch_norm", False, "slim-med: do not update batch-norm "
-                     "moving statistics of layers outside --trainable_scopes, so every "
-                     "frozen variable stays bit-identical to the checkpoint.")
+flags.DEFINE_boolean("freeze_batch_norm", False, "slim-med: batch norm of layers "
+                     "outside --trainable_scopes runs in inference mode (normalises "
+                     "with the checkpoint's moving mean/variance and never updates "
+                     "them, as Keras fine-tuning does), so frozen layers compute in "
+                     "training what they compute in evaluation and stay "
+                     "bit-identical to the checkpoint; layers inside "
+                     "--trainable_scopes keep training-mode batch norm. InceptionV1-3 "
+                     "and ResNet v1; ResNet v2 only with its pre-activation batch "
+                     "norms outside --trainable_scopes (e.g. resnet_v2_50/logits).")
 flags.DEFINE_string("class_weights", None, "slim-med: 'auto' (N/(K*n_c) from the "
                     "split's class counts; for multi-label, positive weight "
                     "negatives/N and negative weight positives/N per finding) or "

@@ -35,6 +35,27 @@ def _label_only(split):
   return fn
 
 
+def check_labels_offset(split, labels_offset):
+  """TF-Slim's --labels_offset: the dataset's first ``labels_offset`` classes
+  are a background the net does not model. Refuses a split that has examples
+  of them (their shifted labels would be negative)."""
+  if not labels_offset:
+    return
+  if labels_offset < 0 or labels_offset >= split.num_classes:
+    raise ValueError("--labels_offset=%d must be in [0, %d) for the %d classes "
+                     "of %s" % (labels_offset, split.num_classes,
+                                split.num_classes, split.dataset_name))
+  counts = list(split.class_counts or [])
+  names = list(split.class_names)
+  for c in range(min(labels_offset, len(counts))):
+    if counts[c]:
+      raise ValueError(
+          "--labels_offset=%d treats class %d (%r) as a background class the "
+          "net does not model, but split %r has %d examples of it; use "
+          "--labels_offset=0" % (labels_offset, c, names[c], split.split_name,
+                                 counts[c]))
+
+
 def make_dataset(split, preprocess_fn, image_size, batch_size, is_training,
                  num_readers=4, num_parallel_calls=4, num_epochs=None,
                  labels_offset=0, seed=None, balanced_sampling=False,
@@ -64,6 +85,8 @@ def make_dataset(split, preprocess_fn, image_size, batch_size, is_training,
     multi-hot int64, "source_id": [B] string, "patient_group": [B] string}.
   """
   height, width = _image_hw(image_size)
+  if split.label_length == 1:
+    check_labels_offset(split, labels_offset)
   if drop_remainder is None:
     drop_remainder = bool(is_training)
   if balanced_sampling and not is_training:

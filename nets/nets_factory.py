@@ -5,6 +5,20 @@ end_points)`` built inside the net's own arg_scope, exactly as TF-Slim's
 factory does, with ``fn.default_image_size`` set. Variable names are those of
 the official TF-Slim checkpoints (``InceptionV3/Mixed_7c/...``), so the
 published ImageNet checkpoints restore unchanged.
+
+Frozen batch norm (``batch_norm_training_scopes``, what --freeze_batch_norm
+uses): the tf_slim nets set batch norm's ``is_training`` through an arg_scope
+inside the net function, so it cannot be overridden from outside. Every
+batch norm of InceptionV1/V2/V3 and ResNet v1 (and most of ResNet v2's) is a
+convolution's ``normalizer_fn``, which the net's arg_scope names; the factory
+swaps that entry for a wrapper that passes an explicit ``is_training`` (which
+wins over arg_scope values) chosen from the layer's variable scope: training
+mode inside the scopes, inference mode (moving mean/variance, no update op)
+elsewhere. ResNet v2 also calls batch norm directly (each unit's ``preact``
+and ``postnorm``); ResNets have no dropout, so they are built with
+is_training=False and those direct calls run in inference mode.
+``check_batch_norm_modes`` verifies the built graph either way. VGG and
+AlexNet have no batch norm.
 """
 import dataclasses
 import functools
@@ -70,6 +84,62 @@ NETWORKS = {
 }
 
 
+def _under(name: str, scopes) -> bool:
+  return any(name == s or name.startswith(s.rstrip("/") + "/") for s in scopes)
+
+
+def _scope_dependent_batch_norm(training_scopes):
+  """A normalizer_fn: slim.batch_norm in training mode under
+  ``training_scopes``, in inference mode elsewhere (by variable scope)."""
+  def batch_norm(inputs, **params):
+    layer = "/".join(filter(None, [tf.compat.v1.get_variable_scope().name,
+                                   params.get("scope") or "BatchNorm"]))
+    params["is_training"] = _under(layer + "/moving_mean", training_scopes)
+    return slim.batch_norm(inputs, **params)
+  return batch_norm
+
+
+def _with_batch_norm_by_scope(arg_scope, training_scopes):
+  """The net's arg_scope with every normalizer_fn=batch_norm made scope-dependent."""
+  wrapper = _scope_dependent_batch_norm(training_scopes)
+  out = {}
+  for key, kwargs in arg_scope.items():
+    if kwargs.get("normalizer_fn") is slim.batch_norm:
+      kwargs = dict(kwargs, normalizer_fn=wrapper)
+    out[key] = kwargs
+  return out
+
+
+def _updated_variable(update):
+  """The variable an update op (or its output tensor) assigns, by name."""
+  op = getattr(update, "op", update)
+  return op.inputs[0].op.name if op.inputs else op.name
+
+
+def check_batch_norm_modes(model_variables, update_ops, training_scopes):
+  """Raises ValueError unless batch norm trains (has moving-statistics
+  update ops) exactly in the layers under ``training_scopes``.
+
+  Returns (layers in training mode, layers in inference mode).
+  """
+  layers = sorted({v.op.name[:-len("/moving_mean")] for v in model_variables
+                   if v.op.name.endswith("/moving_mean")})
+  assigned = {_updated_variable(op).rsplit("/", 1)[0] for op in update_ops}
+  updated = {layer for layer in layers if layer in assigned}
+  for layer in layers:
+    wanted = _under(layer + "/moving_mean", training_scopes)
+    if wanted != (layer in updated):
+      raise ValueError(
+          "--freeze_batch_norm: batch norm %s is %s --trainable_scopes but "
+          "would run in %s mode (the net calls it directly, not as a "
+          "convolution's normalizer, so its mode cannot be set per layer); "
+          "choose --trainable_scopes %s it, or drop --freeze_batch_norm"
+          % (layer, "inside" if wanted else "outside",
+             "training" if layer in updated else "inference",
+             "without" if wanted else "with"))
+  return ([l for l in layers if l in updated], [l for l in layers if l not in updated])
+
+
 def names():
   return sorted(NETWORKS)
 
@@ -85,7 +155,8 @@ def get_network_fn(name: str, num_classes: int, weight_decay: float = 0.0,
                    is_training: bool = False,
                    depth_multiplier: Optional[float] = None,
                    dropout_keep_prob: Optional[float] = None,
-                   batch_norm_decay: Optional[float] = None):
+                   batch_norm_decay: Optional[float] = None,
+                   batch_norm_training_scopes=None):
   """Returns ``network_fn(images, **kwargs) -> (logits, end_points)``.
 
   Args:
@@ -97,6 +168,11 @@ def get_network_fn(name: str, num_classes: int, weight_decay: float = 0.0,
       official size; tests and demos use small values.
     dropout_keep_prob: overrides the net's default.
     batch_norm_decay: overrides the arg_scope's moving-average decay.
+    batch_norm_training_scopes: None keeps TF-Slim's behaviour (every batch
+      norm follows ``is_training``). A list of scopes (with is_training=True):
+      batch norm runs in training mode only in layers under them; every other
+      layer normalises with its moving mean/variance and creates no update
+      op. Verify the built graph with ``check_batch_norm_modes``.
   """
   spec = get_spec(name)
   scope_kwargs = {"weight_decay": weight_decay}
@@ -113,15 +189,24 @@ def get_network_fn(name: str, num_classes: int, weight_decay: float = 0.0,
   if dropout_keep_prob is not None and not name.startswith("resnet"):
     net_kwargs["dropout_keep_prob"] = dropout_keep_prob
 
+  if isinstance(batch_norm_training_scopes, str):
+    batch_norm_training_scopes = [
+        s.strip() for s in batch_norm_training_scopes.split(",") if s.strip()]
+  by_scope = is_training and batch_norm_training_scopes is not None
+
   @functools.wraps(spec.fn)
   def network_fn(images, **kwargs):
     arg_scope = spec.arg_scope(**scope_kwargs)
+    if by_scope:
+      arg_scope = _with_batch_norm_by_scope(arg_scope, batch_norm_training_scopes)
     with slim.arg_scope(arg_scope):
       call_kwargs = dict(net_kwargs)
       call_kwargs.update(kwargs)
       if name.startswith("resnet_v"):
+        # ResNets' is_training only reaches batch norm (they have no dropout).
         logits, end_points = spec.fn(images, num_classes=num_classes or None,
-                                     is_training=is_training, **call_kwargs)
+                                     is_training=is_training and not by_scope,
+                                     **call_kwargs)
         if num_classes:
           # resnet returns [N, 1, 1, C] unless spatial_squeeze; normalise.
           logits = tf.reshape(logits, [-1, num_classes])

@@ -125,12 +125,21 @@ def sigmoid_loss(logits, multi_hot, positive_weights=None, negative_weights=None
 
 
 class LossConfig:
-  """Resolved loss settings for one dataset split (plain values)."""
+  """Resolved loss settings for one dataset split (plain values).
+
+  With ``labels_offset`` (TF-Slim's background-class offset) the net models
+  the dataset's classes from ``labels_offset`` on: the loss has
+  ``num_classes - labels_offset`` classes, labels arrive already shifted, and
+  class weights (given per dataset class, or 'auto' from its counts) drop the
+  first ``labels_offset`` entries.
+  """
 
   def __init__(self, split, class_weights=None, label_smoothing=0.0,
-               focal_gamma=0.0, aux_loss_weight=0.4):
+               focal_gamma=0.0, aux_loss_weight=0.4, labels_offset=0):
+    if labels_offset and split.multilabel:
+      raise ValueError("--labels_offset does not apply to multi-label data")
     self.multilabel = split.multilabel
-    self.num_classes = split.num_classes
+    self.num_classes = split.num_classes - labels_offset
     self.label_smoothing = label_smoothing
     self.focal_gamma = focal_gamma
     self.aux_loss_weight = aux_loss_weight
@@ -145,12 +154,13 @@ class LossConfig:
         self.positive_weights = self.positive_weights.tolist()
         self.negative_weights = self.negative_weights.tolist()
       else:
-        self.class_weights = auto_class_weights(split.class_counts).tolist()
+        self.class_weights = auto_class_weights(
+            split.class_counts[labels_offset:]).tolist()
     elif weights is not None:
       if self.multilabel:
         self.positive_weights = [float(w) for w in weights]  # negatives stay 1
       else:
-        self.class_weights = [float(w) for w in weights]
+        self.class_weights = [float(w) for w in weights][labels_offset:]
 
   def add(self, logits, labels, loss_weight=1.0, scope=None):
     if self.multilabel:

@@ -14,8 +14,10 @@ Batch-norm statistics of frozen layers: with --trainable_scopes only those
 variables receive gradients, but tf_slim nets run every batch-norm layer in
 training mode, so (as in TF-Slim) the moving mean/variance of frozen layers
 keep being updated from the new data, and their forward pass normalises with
-batch statistics. With ``freeze_batch_norm=True`` the moving statistics
-outside --trainable_scopes are not updated, so every variable outside the
+batch statistics. With ``freeze_batch_norm=True`` batch norm outside
+--trainable_scopes runs in inference mode (moving mean/variance, no update
+op; Keras fine-tuning semantics, see nets_factory), so frozen layers compute
+in training what they compute in evaluation, and every variable outside the
 trainable scopes stays bit-identical to the checkpoint.
 
 A NaN or Inf loss stops training before that step's weight update with
@@ -178,15 +180,15 @@ def build_and_train(config: TrainConfig):
       preprocessing_options=config.preprocessing_options,
       moving_average_decay=config.moving_average_decay,
       mixed_precision=config.mixed_precision)
+  input_pipeline.check_labels_offset(split, config.labels_offset)
   latest = tf.train.latest_checkpoint(config.train_dir)
   if latest:
     model_spec.check_resume(spec, config.train_dir)   # before anything is written
   num_classes = spec.num_outputs
   loss_config = losses_lib.LossConfig(split, config.class_weights,
                                       config.label_smoothing, config.focal_gamma,
-                                      config.aux_loss_weight)
-  if loss_config.class_weights is not None and config.labels_offset:
-    loss_config.class_weights = loss_config.class_weights[config.labels_offset:]
+                                      config.aux_loss_weight,
+                                      labels_offset=config.labels_offset)
   deploy = model_deploy.DeploymentConfig(
       num_clones=config.num_clones, clone_on_cpu=config.clone_on_cpu,
       replica_id=config.task, num_replicas=config.worker_replicas,
@@ -207,11 +209,15 @@ def build_and_train(config: TrainConfig):
       tf.compat.v1.set_random_seed(config.seed)
     with model_deploy.device_scope(deploy):
       global_step = tf.compat.v1.train.get_or_create_global_step()
+      bn_training_scopes = None   # None: batch norm follows is_training (TF-Slim)
+      if config.freeze_batch_norm and config.trainable_scopes:
+        bn_training_scopes = restore.split_scopes(config.trainable_scopes)
       network_fn = nets_factory.get_network_fn(
           spec.model_name, num_classes=num_classes,
           weight_decay=config.weight_decay, is_training=True,
           depth_multiplier=spec.depth_multiplier,
-          batch_norm_decay=config.batch_norm_decay)
+          batch_norm_decay=config.batch_norm_decay,
+          batch_norm_training_scopes=bn_training_scopes)
       image_size = spec.image_size
       preprocess_fn = spec.preprocess_fn(is_training=True)
       with tf.device(deploy.inputs_device()):
@@ -257,13 +263,12 @@ def build_and_train(config: TrainConfig):
 
       update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS,
                                                first_scope or None)
-      if config.freeze_batch_norm and config.trainable_scopes:
-        kept = [op for op in update_ops
-                if restore.in_scopes(_strip_clone(op.name), config.trainable_scopes)]
-        logging.info("--freeze_batch_norm: %d of %d batch-norm updates dropped "
-                     "(layers outside --trainable_scopes)",
-                     len(update_ops) - len(kept), len(update_ops))
-        update_ops = kept
+      if bn_training_scopes is not None:
+        trained, frozen = nets_factory.check_batch_norm_modes(
+            slim.get_model_variables(), update_ops, bn_training_scopes)
+        logging.info("--freeze_batch_norm: %d batch-norm layers in inference "
+                     "mode, %d (inside --trainable_scopes) in training mode",
+                     len(frozen), len(trained))
 
       variable_averages = None
       variables_to_average = None

@@ -99,3 +99,18 @@ def test_balanced_sampling_with_labels_offset(tmp_path):
   labels = np.concatenate([b["labels"] for b in _batches(ds, limit=10)])
   assert set(labels.tolist()) == {0, 1}
   assert np.mean(labels == 1) == pytest.approx(0.5, abs=0.08)
+
+
+def test_labels_offset_refuses_examples_of_the_background_class(tmp_path):
+  # TF-Slim's --labels_offset drops the first classes as a background the net
+  # does not model; examples of them would get negative labels.
+  root = record_fixtures.write_dataset(tmp_path, splits={"train": [3, 2, 2]})
+  split = dataset_factory.get_split("tiny", "train", root)
+  fn = preprocessing_factory.get_preprocessing("oct", False)
+  for is_training in (True, False):
+    with pytest.raises(ValueError, match=r"^--labels_offset=1 treats class 0 \('0'\) "
+                       r"as a background class .* split 'train' has 3 examples of "
+                       r"it; use --labels_offset=0$"):
+      input_pipeline.make_dataset(split, fn, 16, 4, is_training, labels_offset=1)
+  with pytest.raises(ValueError, match=r"--labels_offset=3 must be in \[0, 3\)"):
+    input_pipeline.check_labels_offset(split, 3)

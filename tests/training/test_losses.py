@@ -97,3 +97,19 @@ def test_loss_config_reads_weights_from_the_split(tmp_path):
   config = losses.LossConfig(split, "auto")
   np.testing.assert_allclose(config.positive_weights, [1 / 4, 3 / 4])
   np.testing.assert_allclose(config.negative_weights, [3 / 4, 1 / 4])
+
+
+def test_loss_config_with_labels_offset_has_the_nets_classes(tmp_path):
+  """--labels_offset=1: class 0 (background, no examples) is not modelled; the
+  loss takes 3-wide logits and labels already shifted by the input pipeline."""
+  root = record_fixtures.write_dataset(tmp_path, splits={"train": [0, 6, 2, 4]}, size=8)
+  split = dataset_factory.get_split("tiny", "train", root)
+  config = losses.LossConfig(split, "auto", labels_offset=1)
+  assert config.num_classes == 3
+  np.testing.assert_allclose(config.class_weights, [12 / 18, 12 / 6, 12 / 12], rtol=1e-6)
+  # Explicit weights are per dataset class (as labels.txt lists them).
+  assert losses.LossConfig(split, "9,1,2,3", labels_offset=1).class_weights == [1, 2, 3]
+  ce = -_log_softmax(LOGITS.astype(np.float64))[np.arange(4), LABELS]
+  value, _ = _eval(lambda: config.add(LOGITS, LABELS))
+  w = np.array(config.class_weights)[LABELS]
+  assert value == pytest.approx(np.mean(w * ce), rel=1e-5)

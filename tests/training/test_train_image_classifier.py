@@ -4,6 +4,7 @@ resume, NaN stop, summaries, provenance, clones + multi-label, and learning.
 Sizes: InceptionV3 at depth_multiplier 0.1 and 107 px (the smallest input for
 which its AuxLogits head exists), 48-px records, a few steps.
 """
+import csv
 import glob
 import json
 import os
@@ -283,3 +284,87 @@ def _evaluate(train_dir, dataset_dir):
         pass
   assert len(hits) == 12
   return float(np.mean(hits))
+
+
+def _run_script(script, args):
+  env = dict(os.environ, PYTHONPATH=REPO)
+  proc = subprocess.run([sys.executable, script] + args, cwd=REPO, env=env,
+                        capture_output=True, text=True, timeout=600)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  return proc
+
+
+def test_labels_offset_background_class_trains_evaluates_predicts(tmp_path):
+  """TF-Slim's --labels_offset=1: class 0 is a background class without
+  examples; the net has 3 outputs, and eval and predict report its class i
+  as the dataset's class i+1, by name."""
+  import dataclasses
+  from datasets import dataset_info
+  from evaluation import evaluate
+  from PIL import Image
+  dataset_dir = record_fixtures.write_dataset(
+      tmp_path / "data", name="films", size=48, channels=3,
+      splits={"train": [0, 6, 6, 6], "validation": [0, 3, 3, 3],
+              "test": [2, 3, 3, 3]})
+  names = ["background", "mild", "moderate", "severe"]
+  info = dataset_info.read(dataset_dir)
+  dataset_info.write(dataclasses.replace(info, class_names=names), dataset_dir)
+
+  train_dir = str(tmp_path / "train")
+  config = train.TrainConfig(
+      train_dir=train_dir, dataset_dir=dataset_dir, depth_multiplier=DM,
+      train_image_size=SIZE, batch_size=6, max_number_of_steps=2,
+      labels_offset=1, class_weights="auto", num_readers=1,
+      num_preprocessing_threads=1, save_graph=False)
+  assert train.build_and_train(config)["global_step"] == 2
+  values = checkpoint_fixtures.read_checkpoint(train_dir)
+  assert values["InceptionV3/Logits/Conv2d_1c_1x1/biases"].shape == (3,)
+  assert values["InceptionV3/AuxLogits/Conv2d_2b_1x1/biases"].shape == (3,)
+
+  eval_dir = str(tmp_path / "eval")
+  _run_script("eval_image_classifier.py", [
+      "--checkpoint_path=" + train_dir, "--dataset_dir=" + dataset_dir,
+      "--dataset_split_name=validation", "--labels_offset=1",
+      "--eval_dir=" + eval_dir, "--batch_size=5", "--num_preprocessing_threads=1"])
+  metrics = json.load(open(os.path.join(eval_dir, "metrics.json")))
+  assert [c["class"] for c in metrics["per_class"]] == names[1:]
+  assert [c["support"] for c in metrics["per_class"]] == [3, 3, 3]
+  with open(os.path.join(eval_dir, "predictions.csv")) as f:
+    rows = list(csv.DictReader(f))
+  assert len(rows) == 9
+  for row in rows:   # source ids are <split>_<dataset class>_<i>
+    assert row["label_name"] == names[int(row["source_id"].split("_")[1])]
+    assert row["prediction_name"] in names[1:]
+  assert "p_background" not in rows[0]
+
+  images = tmp_path / "images"
+  images.mkdir()
+  rng = np.random.RandomState(0)
+  for label in (1, 2, 3):
+    pixels = record_fixtures.make_image(label, 48, 3, rng)
+    Image.fromarray((pixels * 255).astype(np.uint8)).save(images / ("eye%d.png" % label))
+  output = str(tmp_path / "predictions.csv")
+  _run_script("predict_image_classifier.py", [
+      "--checkpoint_path=" + train_dir, "--dataset_dir=" + dataset_dir,
+      "--input=" + str(images), "--output=" + output, "--labels_offset=1",
+      "--top_k=3"])
+  with open(output) as f:
+    rows = list(csv.DictReader(f))
+  assert len(rows) == 3
+  for row in rows:
+    assert sorted(row["class_%d" % r] for r in (1, 2, 3)) == sorted(names[1:])
+
+  # A split with examples of the background class is refused, in one line.
+  message = (r"^--labels_offset=1 treats class 0 \('background'\) as a background "
+             r"class the net does not model, but split 'test' has 2 examples of "
+             r"it; use --labels_offset=0$")
+  refused_dir = str(tmp_path / "refused")
+  with pytest.raises(ValueError, match=message):
+    train.build_and_train(dataclasses.replace(
+        config, train_dir=refused_dir, dataset_split_name="test"))
+  assert not os.path.exists(refused_dir) or not os.listdir(refused_dir)
+  with pytest.raises(ValueError, match=message):
+    evaluate.run(evaluate.EvalOptions(
+        checkpoint_path=train_dir, dataset_dir=dataset_dir,
+        model_name="inception_v3", dataset_split_name="test", labels_offset=1,
+        eval_dir=str(tmp_path / "eval_test"), progress=False))
