@@ -366,5 +366,5 @@ def test_labels_offset_background_class_trains_evaluates_predicts(tmp_path):
   with pytest.raises(ValueError, match=message):
     evaluate.run(evaluate.EvalOptions(
         checkpoint_path=train_dir, dataset_dir=dataset_dir,
-        model_name="inception_v3", dataset_split_name="test", labels_offset=1,
+        dataset_split_name="test",   # labels_offset=1 from model_spec.json
         eval_dir=str(tmp_path / "eval_test"), progress=False))
