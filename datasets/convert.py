@@ -396,8 +396,54 @@ def choose_modality(config: Config, source, channels: int):
   return "natural", "colour images stored (channels 3)"
 
 
+@dataclasses.dataclass
+class Plan:
+  """Everything decided before a record is written; both runners (the local
+  worker pool, datasets/beam_convert.py) write ``shards`` and then call
+  ``finish``."""
+  config: Config
+  source: object
+  scan: object
+  output_dir: str
+  report: dict
+  report_path: str
+  preprocessing: dict
+  modality: str
+  shards: List[writer.Shard]
+
+  @property
+  def multilabel(self) -> bool:
+    return self.scan.task == "multilabel"
+
+  @property
+  def write_args(self) -> dict:
+    """What writer.write_shard needs besides the shard and its results."""
+    return {"output_dir": self.output_dir, "preprocessing": self.preprocessing,
+            "class_names": list(self.scan.class_names),
+            "multilabel": self.multilabel,
+            "image_format": self.preprocessing["image_format"]}
+
+
 def run(config: Config) -> Result:
-  """Converts one dataset. Raises ConversionError for unusable input."""
+  """Converts one dataset with local worker processes. Raises ConversionError
+  for unusable input."""
+  planned = plan(config)
+  num_workers = config.num_workers or os.cpu_count() or 1
+  args = planned.write_args
+  stats, seconds, processed = writer.write_shards(
+      planned.shards, args["output_dir"], args["preprocessing"],
+      args["class_names"], args["multilabel"], num_workers,
+      args["image_format"], progress=config.progress)
+  return finish(planned, stats, seconds, processed)
+
+
+def plan(config: Config) -> Plan:
+  """Checks the output folder (refuse / --overwrite / resume), scans the
+  source, applies --patients_file, drops identical files and small classes,
+  splits by patient, decides the preprocessing and modality and plans the
+  shards (which item goes to which shard, in which order). Writes only
+  ``.conversion/plan.json`` (or, when nothing can be published,
+  conversion_report.json and raises ConversionError)."""
   layout = config.layout or config.dataset_name
   dataset_dir = config.dataset_dir
   if not dataset_dir or not sources_lib.base.isdir(dataset_dir):
@@ -496,12 +542,22 @@ def run(config: Config) -> Result:
   else:
     tf.io.gfile.makedirs(os.path.join(output_dir, writer.STATE_DIR))
     writer.atomic_json(plan_path, {"fingerprint": fingerprint})
+  return Plan(config, source, scan, output_dir, report, report_path,
+              preprocessing, modality, shards)
 
-  num_workers = config.num_workers or os.cpu_count() or 1
-  stats, seconds, processed = writer.write_shards(
-      shards, output_dir, preprocessing, scan.class_names, multilabel,
-      num_workers, preprocessing["image_format"], progress=config.progress)
 
+def finish(planned: Plan, stats: Sequence[writer.ShardStats], seconds: float,
+           processed: int) -> Result:
+  """After every planned shard is written (``stats`` in plan order, as
+  writer.write_shard returned or completed_shards loaded them): dataset_info
+  counts, conversion_report.json (decode failures included), and either
+  publication (split_manifest.csv, labels.txt, dataset_info.json last) or,
+  when nothing was readable or --strict saw a failure, nothing but the
+  report (ConversionError)."""
+  from tf_compat import tf
+  config, scan, source = planned.config, planned.scan, planned.source
+  output_dir, report = planned.output_dir, planned.report
+  report_path, preprocessing = planned.report_path, planned.preprocessing
   split_infos = collections.OrderedDict()
   decode_skipped = []
   for split in split_lib.SPLIT_ORDER:
@@ -520,8 +576,8 @@ def run(config: Config) -> Result:
   info = info_lib.DatasetInfo(
       name=config.dataset_name, class_names=list(scan.class_names),
       splits=split_infos, source_layout=source.layout, task=scan.task,
-      modality=modality, graded=bool(scan.graded), channels=preprocessing["channels"],
-      bit_depth=preprocessing["bit_depth"],
+      modality=planned.modality, graded=bool(scan.graded),
+      channels=preprocessing["channels"], bit_depth=preprocessing["bit_depth"],
       image_format=preprocessing["image_format"],
       image_size=preprocessing["image_size"], preprocessing=preprocessing)
   report.update({
@@ -555,7 +611,7 @@ def run(config: Config) -> Result:
   with tf.io.gfile.GFile(os.path.join(output_dir, info_lib.MANIFEST_FILENAME),
                          "w") as f:
     f.write(split_lib.manifest_csv([]))   # the header
-    for row in writer.manifest_rows(output_dir, shards):
+    for row in writer.manifest_rows(output_dir, planned.shards):
       f.write(split_lib.manifest_csv([row], header=False))
   report["published"] = True
   writer.atomic_json(report_path, report, indent=2)
