@@ -434,7 +434,7 @@ def run(config: Config) -> Result:
       planned.shards, args["output_dir"], args["preprocessing"],
       args["class_names"], args["multilabel"], num_workers,
       args["image_format"], progress=config.progress)
-  return finish(planned, stats, seconds, processed)
+  return finish(planned, stats, seconds, processed, runner="local")
 
 
 def plan(config: Config) -> Plan:
@@ -547,7 +547,7 @@ def plan(config: Config) -> Plan:
 
 
 def finish(planned: Plan, stats: Sequence[writer.ShardStats], seconds: float,
-           processed: int) -> Result:
+           processed: int, runner: str = "local") -> Result:
   """After every planned shard is written (``stats`` in plan order, as
   writer.write_shard returned or completed_shards loaded them): dataset_info
   counts, conversion_report.json (decode failures included), and either
@@ -588,6 +588,7 @@ def finish(planned: Plan, stats: Sequence[writer.ShardStats], seconds: float,
       "random_seed": config.random_seed,
       "validation_size": config.validation_size,
       "test_size": config.test_size,
+      "runner": runner,
       "seconds": round(seconds, 2),
   })
   result = Result(output_dir, info, written, report["skipped"], seconds, processed,

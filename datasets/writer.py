@@ -209,7 +209,7 @@ def write_shard(shard: Shard, results, output_dir: str, preprocessing: dict,
           encoded, image_format, height, width, channels,
           int(preprocessing["bit_depth"]), label, item.source_id,
           item.patient_group)
-      records.write(example.SerializeToString())
+      records.write(example.SerializeToString(deterministic=True))
       stats.examples += 1
       for i in item.label:
         stats.class_counts[i] += 1
