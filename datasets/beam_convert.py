@@ -36,7 +36,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners import runner as runner_lib
 
-from datasets import convert, writer
+from datasets import convert, storage, writer
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,6 @@ def build(pipeline, elements, shards, write_args):
 def run(config: convert.Config, runner: str, pipeline_args: Sequence[str] = (),
         direct_num_workers: Optional[int] = None) -> convert.Result:
   """convert.run with the shards written by a Beam pipeline."""
-  from tf_compat import tf
   try:
     options = pipeline_options(runner, pipeline_args, direct_num_workers)
     runner_lib.create_runner(runner)   # an unknown runner fails here, not later
@@ -108,7 +107,7 @@ def run(config: convert.Config, runner: str, pipeline_args: Sequence[str] = (),
     raise convert.ConversionError("--runner=%s: %s" % (runner, err)) from None
   planned = convert.plan(config)
   output_dir = planned.output_dir
-  tf.io.gfile.makedirs(os.path.join(output_dir, writer.STATE_DIR))
+  storage.makedirs(os.path.join(output_dir, writer.STATE_DIR))
   writer.remove_partials(output_dir)
   done = writer.completed_shards(output_dir, planned.shards)
   if done:

@@ -17,7 +17,7 @@ import os
 from typing import List, Optional, Sequence
 
 from datasets import dataset_info as info_lib
-from datasets import imaging, split as split_lib, writer
+from datasets import imaging, split as split_lib, storage, writer
 from datasets import sources as sources_lib
 
 log = logging.getLogger(__name__)
@@ -83,12 +83,10 @@ class Result:
 
 
 def _our_files(output_dir: str, dataset_name: str) -> List[str]:
-  from tf_compat import tf
-  if not tf.io.gfile.isdir(output_dir):
+  if not storage.isdir(output_dir):
     return []
   names = []
-  for name in tf.io.gfile.listdir(output_dir):
-    name = name.rstrip("/")
+  for name in storage.listdir(output_dir):
     if (name.startswith(dataset_name + "_") and
         (name.endswith(".tfrecord") or name.endswith(writer.PARTIAL_SUFFIX))):
       names.append(name)
@@ -100,13 +98,12 @@ def _our_files(output_dir: str, dataset_name: str) -> List[str]:
 
 
 def _remove(output_dir: str, names: Sequence[str]) -> None:
-  from tf_compat import tf
   for name in names:
     path = os.path.join(output_dir, name)
-    if tf.io.gfile.isdir(path):
-      tf.io.gfile.rmtree(path)
+    if storage.isdir(path):
+      storage.rmtree(path)
     else:
-      tf.io.gfile.remove(path)
+      storage.remove(path)
 
 
 def _unpublish(output_dir: str, dataset_name: str) -> None:
@@ -427,6 +424,12 @@ class Plan:
 def run(config: Config) -> Result:
   """Converts one dataset with local worker processes. Raises ConversionError
   for unusable input."""
+  output_dir = config.output_dir or os.path.join(config.dataset_dir or "", "tfrecords")
+  if storage.via_beam(output_dir):
+    raise ConversionError(
+        "--output_dir=%s: TensorFlow 2.21 cannot write %s://; convert on Beam "
+        "(--runner, pip install -e '.[beam]' 'apache-beam[aws]') or to local "
+        "disk / gs:// and copy the files" % (output_dir, storage.scheme(output_dir)))
   planned = plan(config)
   num_workers = config.num_workers or os.cpu_count() or 1
   args = planned.write_args
@@ -455,7 +458,6 @@ def plan(config: Config) -> Plan:
     source = sources_lib.get_source(layout)
   except sources_lib.SourceError as err:
     raise ConversionError(str(err) + " (or pass --layout)") from None
-  from tf_compat import tf
 
   existing = _our_files(output_dir, config.dataset_name)
   resumable = (writer.STATE_DIR in existing
@@ -485,7 +487,7 @@ def plan(config: Config) -> Plan:
   log.info("%s: %d usable inputs, %d skipped while scanning",
            config.dataset_name, len(scan.records), len(scan.skipped))
 
-  tf.io.gfile.makedirs(output_dir)
+  storage.makedirs(output_dir)
   report = {
       "dataset_name": config.dataset_name,
       "source_layout": source.layout,
@@ -532,15 +534,15 @@ def plan(config: Config) -> Plan:
   plan_path = os.path.join(output_dir, writer.STATE_DIR, writer.PLAN_FILENAME)
   if resumable:
     previous = None
-    if tf.io.gfile.exists(plan_path):
-      with tf.io.gfile.GFile(plan_path, "r") as f:
+    if storage.exists(plan_path):
+      with storage.open_file(plan_path, "r") as f:
         previous = json.load(f).get("fingerprint")
     if previous != fingerprint:
       raise ConversionError(
           "%s holds an unfinished conversion made from other inputs or settings; "
           "pass --overwrite to start over" % output_dir)
   else:
-    tf.io.gfile.makedirs(os.path.join(output_dir, writer.STATE_DIR))
+    storage.makedirs(os.path.join(output_dir, writer.STATE_DIR))
     writer.atomic_json(plan_path, {"fingerprint": fingerprint})
   return Plan(config, source, scan, output_dir, report, report_path,
               preprocessing, modality, shards)
@@ -554,7 +556,6 @@ def finish(planned: Plan, stats: Sequence[writer.ShardStats], seconds: float,
   publication (split_manifest.csv, labels.txt, dataset_info.json last) or,
   when nothing was readable or --strict saw a failure, nothing but the
   report (ConversionError)."""
-  from tf_compat import tf
   config, scan, source = planned.config, planned.scan, planned.source
   output_dir, report = planned.output_dir, planned.report
   report_path, preprocessing = planned.report_path, planned.preprocessing
@@ -609,7 +610,7 @@ def finish(planned: Plan, stats: Sequence[writer.ShardStats], seconds: float,
     writer.atomic_json(report_path, report, indent=2)
     raise ConversionError(failure)
 
-  with tf.io.gfile.GFile(os.path.join(output_dir, info_lib.MANIFEST_FILENAME),
+  with storage.open_file(os.path.join(output_dir, info_lib.MANIFEST_FILENAME),
                          "w") as f:
     f.write(split_lib.manifest_csv([]))   # the header
     for row in writer.manifest_rows(output_dir, planned.shards):

@@ -23,7 +23,7 @@ import sys
 import time
 from typing import Dict, List, Sequence, Tuple
 
-from datasets import imaging
+from datasets import imaging, storage
 
 STATE_DIR = ".conversion"
 PLAN_FILENAME = "plan.json"
@@ -127,8 +127,7 @@ class ShardStats:
 
   @classmethod
   def load(cls, path, with_manifest=False):
-    from tf_compat import tf
-    with tf.io.gfile.GFile(path, "r") as f:
+    with storage.open_file(path, "r") as f:
       data = json.load(f)
     if not with_manifest:
       data["manifest"] = []   # kept on disk, read back one shard at a time
@@ -145,31 +144,28 @@ def manifest_rows(output_dir: str, shards: Sequence[Shard]):
 
 
 def atomic_json(path: str, data, indent=None) -> None:
-  from tf_compat import tf
   tmp = path + ".tmp"
-  with tf.io.gfile.GFile(tmp, "w") as f:
+  with storage.open_file(tmp, "w") as f:
     f.write(json.dumps(data, indent=indent))
-  tf.io.gfile.rename(tmp, path, overwrite=True)
+  storage.rename(tmp, path)
 
 
 def completed_shards(output_dir: str, shards: Sequence[Shard]) -> Dict[str, ShardStats]:
-  from tf_compat import tf
   done = {}
   state = os.path.join(output_dir, STATE_DIR)
   for shard in shards:
     stats_path = os.path.join(state, shard.filename + ".json")
-    if (tf.io.gfile.exists(stats_path)
-        and tf.io.gfile.exists(os.path.join(output_dir, shard.filename))):
+    if (storage.exists(stats_path)
+        and storage.exists(os.path.join(output_dir, shard.filename))):
       done[shard.filename] = ShardStats.load(stats_path)
   return done
 
 
 def remove_partials(output_dir: str) -> None:
   """Leftovers of an interrupted run (shards never committed)."""
-  from tf_compat import tf
-  for name in tf.io.gfile.listdir(output_dir):
+  for name in storage.listdir(output_dir):
     if name.endswith(PARTIAL_SUFFIX):
-      tf.io.gfile.remove(os.path.join(output_dir, name))
+      storage.remove(os.path.join(output_dir, name))
 
 
 def write_shard(shard: Shard, results, output_dir: str, preprocessing: dict,
@@ -182,7 +178,6 @@ def write_shard(shard: Shard, results, output_dir: str, preprocessing: dict,
   local one with its worker pool's results, Beam's in one worker per shard.
   A failed read becomes a ``skipped`` entry named by the item's reference.
   """
-  from tf_compat import tf
   from datasets import tfexample
   results = iter(results)
   num_classes = len(class_names)
@@ -190,7 +185,7 @@ def write_shard(shard: Shard, results, output_dir: str, preprocessing: dict,
   partial = final + PARTIAL_SUFFIX
   stats = ShardStats(shard.filename, shard.split, 0, [0] * num_classes, [], [], [])
   groups = set()
-  with tf.io.TFRecordWriter(partial) as records:
+  with storage.tfrecord_writer(partial) as records:
     for item in shard.items:
       result = next(results)
       if result[0] != "ok":
@@ -220,7 +215,7 @@ def write_shard(shard: Shard, results, output_dir: str, preprocessing: dict,
   # Stats first, then the rename: a shard under its final name is complete.
   atomic_json(os.path.join(output_dir, STATE_DIR, shard.filename + ".json"),
               dataclasses.asdict(stats))
-  tf.io.gfile.rename(partial, final, overwrite=True)
+  storage.rename(partial, final)
   stats.manifest = []
   return stats
 
@@ -236,10 +231,9 @@ def write_shards(shards: Sequence[Shard], output_dir: str, preprocessing: dict,
 
   The caller has written ``.conversion/plan.json`` (see convert.py).
   """
-  from tf_compat import tf
   from tqdm import tqdm
 
-  tf.io.gfile.makedirs(os.path.join(output_dir, STATE_DIR))
+  storage.makedirs(os.path.join(output_dir, STATE_DIR))
   remove_partials(output_dir)
   done = completed_shards(output_dir, shards)
   todo = [s for s in shards if s.filename not in done]

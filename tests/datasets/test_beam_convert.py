@@ -157,3 +157,36 @@ def test_runner_without_beam_is_one_line_naming_the_extra(monkeypatch):
     script._beam_convert("DirectRunner")
   assert "--runner=DirectRunner" in str(err.value) and "'.[beam]'" in str(err.value)
   assert "\n" not in str(err.value)
+
+
+@needs_beam
+def test_beam_writes_schemes_tensorflow_lacks_through_beam(make_demo, tmp_path,
+                                                          monkeypatch):
+  """s3:// stand-in: the output folder is one TensorFlow refuses and only
+  Beam's file systems write (datasets/storage.py), as TF 2.21 does s3://."""
+  from datasets import storage
+  from tf_compat import tf
+  d = make_demo("kaggle_dr", num_patients=4, size=48)
+  local, beam = tmp_path / "local", str(tmp_path / "beam")
+  run("diabetic", d["root"], local, validation_size=0.25)
+  monkeypatch.setattr(storage, "via_beam", lambda path: str(path).startswith(beam))
+
+  def refuse(fn):
+    def guarded(path, *args, **kwargs):
+      assert not str(path).startswith(beam), "TensorFlow used on %s" % path
+      return fn(path, *args, **kwargs)
+    return guarded
+  for name in ("exists", "isdir", "listdir", "makedirs", "remove", "rmtree",
+               "rename", "GFile"):
+    monkeypatch.setattr(tf.io.gfile, name, refuse(getattr(tf.io.gfile, name)))
+  monkeypatch.setattr(tf.io, "TFRecordWriter", refuse(tf.io.TFRecordWriter))
+  _beam_run("diabetic", d["root"], beam, "multi_threading", validation_size=0.25)
+  monkeypatch.undo()
+  names = sorted(os.listdir(local))
+  assert sorted(os.listdir(beam)) == names
+  for name in names:
+    if name != "conversion_report.json":
+      assert open(os.path.join(beam, name), "rb").read() == \
+          open(local / name, "rb").read(), name
+  with pytest.raises(convert.ConversionError, match="--runner"):
+    run("diabetic", d["root"], "s3://bucket/records")   # the local runner can't
