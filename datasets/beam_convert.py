@@ -33,7 +33,7 @@ import time
 from typing import Optional, Sequence
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 from apache_beam.runners import runner as runner_lib
 
 from datasets import convert, storage, writer
@@ -52,7 +52,7 @@ def pipeline_options(runner: str, pipeline_args: Sequence[str] = (),
   ``--direct_running_mode`` says otherwise."""
   options = PipelineOptions(list(pipeline_args), runner=runner)
   if runner in DIRECT_RUNNERS:
-    direct = options.view_as(beam.options.pipeline_options.DirectOptions)
+    direct = options.view_as(DirectOptions)
     workers = direct_num_workers or os.cpu_count() or 1
     direct.direct_num_workers = workers
     if "--direct_running_mode" not in " ".join(pipeline_args):
