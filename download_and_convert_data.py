@@ -15,6 +15,16 @@ Usage:
 Writes <output_dir>/<dataset_name>_<split>_NNNNN-of-MMMMM.tfrecord, labels.txt,
 dataset_info.json, split_manifest.csv and conversion_report.json. Nothing is
 downloaded: put the raw data in --dataset_dir first.
+
+On Apache Beam (pip install -e '.[beam]'): the same conversion, the images
+read, prepared and written by Beam workers; Beam's own pipeline options go
+after `--`:
+  python download_and_convert_data.py --dataset_name=diabetic \
+      --dataset_dir=/data/kaggle_dr --runner=DirectRunner --direct_num_workers=2
+  python download_and_convert_data.py --dataset_name=diabetic \
+      --dataset_dir=gs://bucket/kaggle_dr --output_dir=gs://bucket/dr_records \
+      --runner=DataflowRunner -- --project=my-project --region=europe-west4 \
+      --temp_location=gs://bucket/tmp --requirements_file=requirements.txt
 """
 import logging
 
@@ -74,6 +84,13 @@ flags.DEFINE_boolean("overwrite", False, "Replace an existing conversion.")
 flags.DEFINE_boolean("strict", False, "Fail if any input is skipped; nothing is "
                      "published then (only conversion_report.json is left).")
 flags.DEFINE_boolean("progress", True, "Show a progress bar.")
+flags.DEFINE_string("runner", None, "slim-med: convert on Apache Beam with this "
+                    "runner (DirectRunner, DataflowRunner, FlinkRunner, "
+                    "SparkRunner, ...; needs pip install -e '.[beam]'); Beam's "
+                    "own pipeline options go after `--`. Unset: local worker "
+                    "processes (--num_workers), Beam is not imported.")
+flags.DEFINE_integer("direct_num_workers", None, "slim-med: DirectRunner worker "
+                     "processes; default --num_workers, else all cores.")
 
 
 def _window(text):
@@ -87,9 +104,23 @@ def _window(text):
   return [center, width]
 
 
+def _beam_convert(runner):
+  try:
+    from datasets import beam_convert
+  except ImportError as err:
+    if "apache_beam" not in str(err):
+      raise
+    raise convert.ConversionError(
+        "--runner=%s needs Apache Beam, which is not installed: pip install -e "
+        "'.[beam]' (or drop --runner to convert with local worker processes)"
+        % runner) from None
+  return beam_convert
+
+
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError("Unexpected arguments: %s" % " ".join(argv[1:]))
+  if len(argv) > 1 and not FLAGS.runner:
+    raise app.UsageError("Unexpected arguments: %s (Beam pipeline options "
+                         "after -- need --runner)" % " ".join(argv[1:]))
   if not FLAGS.dataset_name or not FLAGS.dataset_dir:
     raise app.UsageError("--dataset_name and --dataset_dir are required.")
   logging.getLogger("datasets").setLevel(logging.INFO)
@@ -108,7 +139,12 @@ def main(argv):
       min_class_count=FLAGS.min_class_count, class_names=FLAGS.class_names,
       modality=FLAGS.modality, overwrite=FLAGS.overwrite, strict=FLAGS.strict,
       progress=FLAGS.progress)
-  result = convert.run(config)   # ConversionError: one line, by cli.run
+  if FLAGS.runner:
+    result = _beam_convert(FLAGS.runner).run(
+        config, FLAGS.runner, pipeline_args=argv[1:],
+        direct_num_workers=FLAGS.direct_num_workers or FLAGS.num_workers)
+  else:
+    result = convert.run(config)   # ConversionError: one line, by cli.run
   print(result.summary())
   return 0
 

@@ -33,5 +33,10 @@ setup(
         "dicom": ["pydicom>=3.0", "pylibjpeg>=2.0", "pylibjpeg-openjpeg>=2.3",
                   "pylibjpeg-libjpeg>=2.1"],
         "dev": ["pytest>=8", "pytest-xdist>=3.5"],
+        # download_and_convert_data.py --runner=...: conversion on Apache Beam.
+        # Shards are written by the converter's own writer (tf.io), not by
+        # Beam's TFRecord sink, so its crcmod-from-source [tfrecord] extra is
+        # not needed. Remote output: add apache-beam[gcp] / apache-beam[aws].
+        "beam": ["apache-beam>=2.77,<3"],
     },
 )

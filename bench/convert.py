@@ -9,10 +9,15 @@ decode, crop the black border (bounding box above a threshold), bicubic resize
 to a square, re-encode, write a tf.Example. slim-med: datasets/convert.run
 (--num_workers processes, DCT-scaled JPEG decode, sub-pixel border crop,
 aspect-keeping resize + pad). Both re-encode to the same --image_format.
+When apache_beam is installed (pip install -e '.[beam]'), the same
+conversion also runs on Beam's DirectRunner (datasets/beam_convert.py,
+--num_workers worker processes) on the same photos, timed the same way
+(pipeline start-up included).
 
 The photos are fundus-like drawings from datasets/demo.py (a few distinct
 ones, copied to reach the count; decoding cost does not depend on content
-being unique).
+being unique). Each copy carries its own JPEG comment, so the converter's
+byte-identical duplicate detection keeps every one.
 """
 import io
 import json
@@ -37,6 +42,8 @@ flags.DEFINE_integer("distinct", 3, "Distinct drawn photos (the rest are copies)
 flags.DEFINE_integer("image_size", 299, "Output side in pixels.")
 flags.DEFINE_integer("num_workers", None, "slim-med workers; default all cores.")
 flags.DEFINE_enum("image_format", "jpeg", ["jpeg", "png"], "Re-encoding, both ways.")
+flags.DEFINE_boolean("beam", True, "Also time Beam's DirectRunner (needs "
+                     "apache_beam).")
 flags.DEFINE_string("work_dir", None, "Scratch folder; default a temp dir.")
 flags.DEFINE_boolean("keep", False, "Keep the scratch folder.")
 
@@ -64,10 +71,22 @@ def make_photos(root, count, width, height, distinct):
     source, grade = bases[i % len(bases)]
     target = os.path.join(train, stem + ".jpeg")
     if not os.path.exists(target):
-      shutil.copyfile(source, target)
+      _unique_copy(source, target, stem)
     rows.append("%s,%d\n" % (stem, grade))
   with open(os.path.join(root, "trainLabels.csv"), "w") as f:
     f.write("image,level\n" + "".join(rows))
+
+
+def _unique_copy(source, target, tag):
+  """A copy of a JPEG with a comment (COM segment) naming it: other bytes,
+  the same pixels and decoding cost."""
+  import struct
+  with open(source, "rb") as f:
+    data = f.read()
+  comment = ("slim-med bench %s" % tag).encode("ascii")
+  with open(target, "wb") as f:
+    f.write(data[:2] + b"\xff\xfe" + struct.pack(">H", len(comment) + 2)
+            + comment + data[2:])
 
 
 def tutorial_way(root, output, image_size, image_format, threshold=10):
@@ -119,6 +138,19 @@ def ours(root, output_dir, image_size, image_format, num_workers):
                           overwrite=True)
   cpu = _cpu_seconds()
   result = convert.run(config)
+  return result.written, result.seconds, _cpu_seconds() - cpu
+
+
+def beam_way(root, output_dir, image_size, image_format, num_workers):
+  """The same conversion on Beam's DirectRunner, num_workers processes."""
+  from datasets import beam_convert, convert
+  config = convert.Config(dataset_name="diabetic", dataset_dir=root,
+                          output_dir=output_dir, image_size=image_size,
+                          image_format=image_format, num_workers=num_workers,
+                          validation_size=0.0, num_shards=2, progress=False,
+                          overwrite=True)
+  cpu = _cpu_seconds()
+  result = beam_convert.run(config, "DirectRunner", direct_num_workers=num_workers)
   return result.written, result.seconds, _cpu_seconds() - cpu
 
 
@@ -187,6 +219,19 @@ def main(argv):
     n_o, s_o, c_o = ours(speed_root, os.path.join(work, "ours"), FLAGS.image_size,
                     FLAGS.image_format, workers)
     rate_t, rate_o = n_t / s_t, n_o / s_o
+    beam_row = None
+    if FLAGS.beam:
+      try:
+        import apache_beam  # noqa: F401
+      except ImportError:
+        beam_row = "(Beam row skipped: apache_beam not installed, pip install -e '.[beam]')"
+      else:
+        n_b, s_b, c_b = beam_way(speed_root, os.path.join(work, "beam"),
+                                 FLAGS.image_size, FLAGS.image_format, workers)
+        beam_row = ("| slim-med on Beam DirectRunner (multi_processing), %d workers "
+                    "| %d | %.1f | %.1f | %.1fx | %s |"
+                    % (workers, n_b, s_b, n_b / s_b, (n_b / s_b) / rate_t,
+                       "%.0f" % (1000 * c_b / n_b) if c_b > 0 else "n/a"))
     print()
     print("Converting %dx%d fundus JPEGs to %d px %s records (%d CPU cores)"
           % (FLAGS.width, FLAGS.height, FLAGS.image_size, FLAGS.image_format,
@@ -198,6 +243,8 @@ def main(argv):
     print("| slim-med: DCT-scaled decode, crop, resize+pad, %d workers "
           "| %d | %.1f | %.1f | %.1fx | %.0f |" % (workers, n_o, s_o, rate_o,
                                                   rate_o / rate_t, 1000 * c_o / n_o))
+    if beam_row:
+      print(beam_row)
     print("(wall-clock speed-up depends on other load on the machine; CPU time "
           "per image does not: on %d idle cores expect about %.1fx)"
           % (workers, (c_t / n_t) / (c_o / n_o) * min(workers, os.cpu_count() or 1)))

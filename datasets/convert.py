@@ -17,7 +17,7 @@ import os
 from typing import List, Optional, Sequence
 
 from datasets import dataset_info as info_lib
-from datasets import imaging, split as split_lib, writer
+from datasets import imaging, split as split_lib, storage, writer
 from datasets import sources as sources_lib
 
 log = logging.getLogger(__name__)
@@ -83,12 +83,10 @@ class Result:
 
 
 def _our_files(output_dir: str, dataset_name: str) -> List[str]:
-  from tf_compat import tf
-  if not tf.io.gfile.isdir(output_dir):
+  if not storage.isdir(output_dir):
     return []
   names = []
-  for name in tf.io.gfile.listdir(output_dir):
-    name = name.rstrip("/")
+  for name in storage.listdir(output_dir):
     if (name.startswith(dataset_name + "_") and
         (name.endswith(".tfrecord") or name.endswith(writer.PARTIAL_SUFFIX))):
       names.append(name)
@@ -100,13 +98,12 @@ def _our_files(output_dir: str, dataset_name: str) -> List[str]:
 
 
 def _remove(output_dir: str, names: Sequence[str]) -> None:
-  from tf_compat import tf
   for name in names:
     path = os.path.join(output_dir, name)
-    if tf.io.gfile.isdir(path):
-      tf.io.gfile.rmtree(path)
+    if storage.isdir(path):
+      storage.rmtree(path)
     else:
-      tf.io.gfile.remove(path)
+      storage.remove(path)
 
 
 def _unpublish(output_dir: str, dataset_name: str) -> None:
@@ -396,8 +393,60 @@ def choose_modality(config: Config, source, channels: int):
   return "natural", "colour images stored (channels 3)"
 
 
+@dataclasses.dataclass
+class Plan:
+  """Everything decided before a record is written; both runners (the local
+  worker pool, datasets/beam_convert.py) write ``shards`` and then call
+  ``finish``."""
+  config: Config
+  source: object
+  scan: object
+  output_dir: str
+  report: dict
+  report_path: str
+  preprocessing: dict
+  modality: str
+  shards: List[writer.Shard]
+
+  @property
+  def multilabel(self) -> bool:
+    return self.scan.task == "multilabel"
+
+  @property
+  def write_args(self) -> dict:
+    """What writer.write_shard needs besides the shard and its results."""
+    return {"output_dir": self.output_dir, "preprocessing": self.preprocessing,
+            "class_names": list(self.scan.class_names),
+            "multilabel": self.multilabel,
+            "image_format": self.preprocessing["image_format"]}
+
+
 def run(config: Config) -> Result:
-  """Converts one dataset. Raises ConversionError for unusable input."""
+  """Converts one dataset with local worker processes. Raises ConversionError
+  for unusable input."""
+  output_dir = config.output_dir or os.path.join(config.dataset_dir or "", "tfrecords")
+  if storage.via_beam(output_dir):
+    raise ConversionError(
+        "--output_dir=%s: TensorFlow 2.21 cannot write %s://; convert on Beam "
+        "(--runner, pip install -e '.[beam]' 'apache-beam[aws]') or to local "
+        "disk / gs:// and copy the files" % (output_dir, storage.scheme(output_dir)))
+  planned = plan(config)
+  num_workers = config.num_workers or os.cpu_count() or 1
+  args = planned.write_args
+  stats, seconds, processed = writer.write_shards(
+      planned.shards, args["output_dir"], args["preprocessing"],
+      args["class_names"], args["multilabel"], num_workers,
+      args["image_format"], progress=config.progress)
+  return finish(planned, stats, seconds, processed, runner="local")
+
+
+def plan(config: Config) -> Plan:
+  """Checks the output folder (refuse / --overwrite / resume), scans the
+  source, applies --patients_file, drops identical files and small classes,
+  splits by patient, decides the preprocessing and modality and plans the
+  shards (which item goes to which shard, in which order). Writes only
+  ``.conversion/plan.json`` (or, when nothing can be published,
+  conversion_report.json and raises ConversionError)."""
   layout = config.layout or config.dataset_name
   dataset_dir = config.dataset_dir
   if not dataset_dir or not sources_lib.base.isdir(dataset_dir):
@@ -409,7 +458,6 @@ def run(config: Config) -> Result:
     source = sources_lib.get_source(layout)
   except sources_lib.SourceError as err:
     raise ConversionError(str(err) + " (or pass --layout)") from None
-  from tf_compat import tf
 
   existing = _our_files(output_dir, config.dataset_name)
   resumable = (writer.STATE_DIR in existing
@@ -439,7 +487,7 @@ def run(config: Config) -> Result:
   log.info("%s: %d usable inputs, %d skipped while scanning",
            config.dataset_name, len(scan.records), len(scan.skipped))
 
-  tf.io.gfile.makedirs(output_dir)
+  storage.makedirs(output_dir)
   report = {
       "dataset_name": config.dataset_name,
       "source_layout": source.layout,
@@ -486,22 +534,31 @@ def run(config: Config) -> Result:
   plan_path = os.path.join(output_dir, writer.STATE_DIR, writer.PLAN_FILENAME)
   if resumable:
     previous = None
-    if tf.io.gfile.exists(plan_path):
-      with tf.io.gfile.GFile(plan_path, "r") as f:
+    if storage.exists(plan_path):
+      with storage.open_file(plan_path, "r") as f:
         previous = json.load(f).get("fingerprint")
     if previous != fingerprint:
       raise ConversionError(
           "%s holds an unfinished conversion made from other inputs or settings; "
           "pass --overwrite to start over" % output_dir)
   else:
-    tf.io.gfile.makedirs(os.path.join(output_dir, writer.STATE_DIR))
+    storage.makedirs(os.path.join(output_dir, writer.STATE_DIR))
     writer.atomic_json(plan_path, {"fingerprint": fingerprint})
+  return Plan(config, source, scan, output_dir, report, report_path,
+              preprocessing, modality, shards)
 
-  num_workers = config.num_workers or os.cpu_count() or 1
-  stats, seconds, processed = writer.write_shards(
-      shards, output_dir, preprocessing, scan.class_names, multilabel,
-      num_workers, preprocessing["image_format"], progress=config.progress)
 
+def finish(planned: Plan, stats: Sequence[writer.ShardStats], seconds: float,
+           processed: int, runner: str = "local") -> Result:
+  """After every planned shard is written (``stats`` in plan order, as
+  writer.write_shard returned or completed_shards loaded them): dataset_info
+  counts, conversion_report.json (decode failures included), and either
+  publication (split_manifest.csv, labels.txt, dataset_info.json last) or,
+  when nothing was readable or --strict saw a failure, nothing but the
+  report (ConversionError)."""
+  config, scan, source = planned.config, planned.scan, planned.source
+  output_dir, report = planned.output_dir, planned.report
+  report_path, preprocessing = planned.report_path, planned.preprocessing
   split_infos = collections.OrderedDict()
   decode_skipped = []
   for split in split_lib.SPLIT_ORDER:
@@ -520,8 +577,8 @@ def run(config: Config) -> Result:
   info = info_lib.DatasetInfo(
       name=config.dataset_name, class_names=list(scan.class_names),
       splits=split_infos, source_layout=source.layout, task=scan.task,
-      modality=modality, graded=bool(scan.graded), channels=preprocessing["channels"],
-      bit_depth=preprocessing["bit_depth"],
+      modality=planned.modality, graded=bool(scan.graded),
+      channels=preprocessing["channels"], bit_depth=preprocessing["bit_depth"],
       image_format=preprocessing["image_format"],
       image_size=preprocessing["image_size"], preprocessing=preprocessing)
   report.update({
@@ -532,6 +589,7 @@ def run(config: Config) -> Result:
       "random_seed": config.random_seed,
       "validation_size": config.validation_size,
       "test_size": config.test_size,
+      "runner": runner,
       "seconds": round(seconds, 2),
   })
   result = Result(output_dir, info, written, report["skipped"], seconds, processed,
@@ -552,10 +610,10 @@ def run(config: Config) -> Result:
     writer.atomic_json(report_path, report, indent=2)
     raise ConversionError(failure)
 
-  with tf.io.gfile.GFile(os.path.join(output_dir, info_lib.MANIFEST_FILENAME),
+  with storage.open_file(os.path.join(output_dir, info_lib.MANIFEST_FILENAME),
                          "w") as f:
     f.write(split_lib.manifest_csv([]))   # the header
-    for row in writer.manifest_rows(output_dir, shards):
+    for row in writer.manifest_rows(output_dir, planned.shards):
       f.write(split_lib.manifest_csv([row], header=False))
   report["published"] = True
   writer.atomic_json(report_path, report, indent=2)

@@ -94,8 +94,8 @@ class DatasetInfo:
 
 def write(info: DatasetInfo, output_dir: str) -> None:
   """Writes dataset_info.json and TF-Slim's labels.txt (``0:name`` lines)."""
-  import tensorflow as tf
-  tf.io.gfile.makedirs(output_dir)
+  from datasets import storage
+  storage.makedirs(output_dir)
   _atomic_write(os.path.join(output_dir, INFO_FILENAME), info.to_json() + "\n")
   _atomic_write(os.path.join(output_dir, LABELS_FILENAME),
                 "".join("%d:%s\n" % (i, n) for i, n in enumerate(info.class_names)))
@@ -123,8 +123,8 @@ def read_labels_file(dataset_dir: str) -> Dict[int, str]:
 
 
 def _atomic_write(path: str, text: str) -> None:
-  import tensorflow as tf
+  from datasets import storage
   tmp = path + ".tmp"
-  with tf.io.gfile.GFile(tmp, "w") as f:
+  with storage.open_file(tmp, "w") as f:
     f.write(text)
-  tf.io.gfile.rename(tmp, path, overwrite=True)
+  storage.rename(tmp, path)

@@ -23,7 +23,7 @@ import sys
 import time
 from typing import Dict, List, Sequence, Tuple
 
-from datasets import imaging
+from datasets import imaging, storage
 
 STATE_DIR = ".conversion"
 PLAN_FILENAME = "plan.json"
@@ -81,8 +81,10 @@ def fingerprint(shards: Sequence[Shard], settings: dict) -> str:
   return digest.hexdigest()
 
 
-def _prepare_one(args):
-  """Worker: path -> ('ok', encoded, h, w, c) or ('error', reason)."""
+def prepare_one(args):
+  """Worker: (path, preprocessing, image_format) -> ('ok', encoded, h, w, c)
+  or ('error', reason). The only per-image work, for both runners (local
+  worker processes and Beam workers)."""
   path, preprocessing, image_format = args
   try:
     array = imaging.read_and_prepare(path, preprocessing)
@@ -99,17 +101,17 @@ def _prepare_one(args):
 
 
 def _results(tasks: List[tuple], num_workers: int):
-  """Ordered results of _prepare_one over tasks, through a bounded window."""
+  """Ordered results of prepare_one over tasks, through a bounded window."""
   if num_workers <= 1:
     for task in tasks:
-      yield _prepare_one(task)
+      yield prepare_one(task)
     return
   context = multiprocessing.get_context("spawn")
   window = num_workers * WINDOW_PER_WORKER
   with context.Pool(num_workers) as pool:
     for start in range(0, len(tasks), window * 4):
       chunk = tasks[start:start + window * 4]
-      for result in pool.imap(_prepare_one, chunk, chunksize=2):
+      for result in pool.imap(prepare_one, chunk, chunksize=2):
         yield result
 
 
@@ -125,8 +127,7 @@ class ShardStats:
 
   @classmethod
   def load(cls, path, with_manifest=False):
-    from tf_compat import tf
-    with tf.io.gfile.GFile(path, "r") as f:
+    with storage.open_file(path, "r") as f:
       data = json.load(f)
     if not with_manifest:
       data["manifest"] = []   # kept on disk, read back one shard at a time
@@ -143,44 +144,97 @@ def manifest_rows(output_dir: str, shards: Sequence[Shard]):
 
 
 def atomic_json(path: str, data, indent=None) -> None:
-  from tf_compat import tf
   tmp = path + ".tmp"
-  with tf.io.gfile.GFile(tmp, "w") as f:
+  with storage.open_file(tmp, "w") as f:
     f.write(json.dumps(data, indent=indent))
-  tf.io.gfile.rename(tmp, path, overwrite=True)
+  storage.rename(tmp, path)
 
 
 def completed_shards(output_dir: str, shards: Sequence[Shard]) -> Dict[str, ShardStats]:
-  from tf_compat import tf
   done = {}
   state = os.path.join(output_dir, STATE_DIR)
   for shard in shards:
     stats_path = os.path.join(state, shard.filename + ".json")
-    if (tf.io.gfile.exists(stats_path)
-        and tf.io.gfile.exists(os.path.join(output_dir, shard.filename))):
+    if (storage.exists(stats_path)
+        and storage.exists(os.path.join(output_dir, shard.filename))):
       done[shard.filename] = ShardStats.load(stats_path)
   return done
+
+
+def remove_partials(output_dir: str) -> None:
+  """Leftovers of an interrupted run (shards never committed)."""
+  for name in storage.listdir(output_dir):
+    if name.endswith(PARTIAL_SUFFIX):
+      storage.remove(os.path.join(output_dir, name))
+
+
+def write_shard(shard: Shard, results, output_dir: str, preprocessing: dict,
+                class_names: Sequence[str], multilabel: bool,
+                image_format: str = "png") -> ShardStats:
+  """Writes one planned shard: its items in plan order, each with its
+  ``prepare_one`` result (``results`` yields them in the same order), to
+  ``<shard>.partial``; then ``.conversion/<shard>.json`` (what went in) and
+  the rename to the final name, the commit point. Both runners call this: the
+  local one with its worker pool's results, Beam's in one worker per shard.
+  A failed read becomes a ``skipped`` entry named by the item's reference.
+  """
+  from datasets import tfexample
+  results = iter(results)
+  num_classes = len(class_names)
+  final = os.path.join(output_dir, shard.filename)
+  partial = final + PARTIAL_SUFFIX
+  stats = ShardStats(shard.filename, shard.split, 0, [0] * num_classes, [], [], [])
+  groups = set()
+  with storage.tfrecord_writer(partial) as records:
+    for item in shard.items:
+      result = next(results)
+      if result[0] != "ok":
+        reason = result[1]
+        if item.reference:   # the path may name a patient: never report it
+          reason = reason.replace(item.path, item.reference)
+        stats.skipped.append({"input": item.reference or item.path,
+                              "reason": reason})
+        continue
+      _, encoded, height, width, channels = result
+      if multilabel:
+        label = [1 if i in item.label else 0 for i in range(num_classes)]
+      else:
+        label = item.label[0]
+      example = tfexample.make_example(
+          encoded, image_format, height, width, channels,
+          int(preprocessing["bit_depth"]), label, item.source_id,
+          item.patient_group)
+      records.write(example.SerializeToString(deterministic=True))
+      stats.examples += 1
+      for i in item.label:
+        stats.class_counts[i] += 1
+      groups.add(item.patient_group)
+      stats.manifest.append([item.source_id, item.patient_group, shard.split,
+                             "|".join(class_names[i] for i in item.label)])
+  stats.patient_groups = sorted(groups)
+  # Stats first, then the rename: a shard under its final name is complete.
+  atomic_json(os.path.join(output_dir, STATE_DIR, shard.filename + ".json"),
+              dataclasses.asdict(stats))
+  storage.rename(partial, final)
+  stats.manifest = []
+  return stats
 
 
 def write_shards(shards: Sequence[Shard], output_dir: str, preprocessing: dict,
                  class_names: Sequence[str], multilabel: bool, num_workers: int,
                  image_format: str = "png", progress: bool = True,
                  ) -> Tuple[List[ShardStats], float, int]:
-  """Writes every shard not already complete.
+  """Writes every shard not already complete (local runner: a pool of
+  ``num_workers`` processes).
 
   Returns (stats of all shards, seconds, inputs processed in this run).
 
   The caller has written ``.conversion/plan.json`` (see convert.py).
   """
-  from tf_compat import tf
-  from datasets import tfexample
   from tqdm import tqdm
 
-  state = os.path.join(output_dir, STATE_DIR)
-  tf.io.gfile.makedirs(state)
-  for name in tf.io.gfile.listdir(output_dir):  # leftovers of an interrupted run
-    if name.endswith(PARTIAL_SUFFIX):
-      tf.io.gfile.remove(os.path.join(output_dir, name))
+  storage.makedirs(os.path.join(output_dir, STATE_DIR))
+  remove_partials(output_dir)
   done = completed_shards(output_dir, shards)
   todo = [s for s in shards if s.filename not in done]
   total = sum(len(s.items) for s in shards)
@@ -193,49 +247,18 @@ def write_shards(shards: Sequence[Shard], output_dir: str, preprocessing: dict,
   bar = tqdm(total=total, initial=initial, unit="img", desc="converting",
              disable=not progress, file=sys.stderr, dynamic_ncols=True,
              smoothing=0.1)
+
+  def counted():
+    for result in results:
+      bar.update(1)
+      yield result
+
   started = time.time()
-  num_classes = len(class_names)
+  mine = counted()
   try:
     for shard in todo:
-      final = os.path.join(output_dir, shard.filename)
-      partial = final + PARTIAL_SUFFIX
-      stats = ShardStats(shard.filename, shard.split, 0, [0] * num_classes, [],
-                         [], [])
-      groups = set()
-      with tf.io.TFRecordWriter(partial) as writer:
-        for item in shard.items:
-          result = next(results)
-          bar.update(1)
-          if result[0] != "ok":
-            reason = result[1]
-            if item.reference:   # the path may name a patient: never report it
-              reason = reason.replace(item.path, item.reference)
-            stats.skipped.append({"input": item.reference or item.path,
-                                  "reason": reason})
-            continue
-          _, encoded, height, width, channels = result
-          if multilabel:
-            label = [1 if i in item.label else 0 for i in range(num_classes)]
-          else:
-            label = item.label[0]
-          example = tfexample.make_example(
-              encoded, image_format, height, width, channels,
-              int(preprocessing["bit_depth"]), label, item.source_id,
-              item.patient_group)
-          writer.write(example.SerializeToString())
-          stats.examples += 1
-          for i in item.label:
-            stats.class_counts[i] += 1
-          groups.add(item.patient_group)
-          stats.manifest.append([item.source_id, item.patient_group, shard.split,
-                                 "|".join(class_names[i] for i in item.label)])
-      stats.patient_groups = sorted(groups)
-      # Stats first, then the rename: a shard under its final name is complete.
-      atomic_json(os.path.join(state, shard.filename + ".json"),
-                  dataclasses.asdict(stats))
-      tf.io.gfile.rename(partial, final, overwrite=True)
-      stats.manifest = []
-      done[shard.filename] = stats
+      done[shard.filename] = write_shard(shard, mine, output_dir, preprocessing,
+                                         class_names, multilabel, image_format)
   finally:
     bar.close()
     results.close()
