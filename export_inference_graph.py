@@ -29,6 +29,10 @@ flags.DEFINE_float("depth_multiplier", None, "Must match training (default: trai
 flags.DEFINE_float("moving_average_decay", None, "Export the moving-average weights.")
 flags.DEFINE_integer("labels_offset", 0, "As in training.")
 
+flags.DEFINE_boolean("mixed_precision", None, "slim-med: 16-bit inference where "
+                     "it is faster (bfloat16 on CPUs with BF16 instructions, float16 "
+                     "on GPUs; float32 variables). Default: training's (flags.json).")
+
 FLAGS = flags.FLAGS
 
 
@@ -44,7 +48,8 @@ def main(_):
       checkpoint or ".", info, FLAGS.model_name, labels_offset=FLAGS.labels_offset,
       depth_multiplier=FLAGS.depth_multiplier, image_size=FLAGS.image_size,
       preprocessing_name=FLAGS.preprocessing_name,
-      moving_average_decay=FLAGS.moving_average_decay)
+      moving_average_decay=FLAGS.moving_average_decay,
+      mixed_precision=FLAGS.mixed_precision)
   if FLAGS.output_file:
     export.export_inference_graph(config, FLAGS.output_file, FLAGS.batch_size)
   if FLAGS.output_dir:

@@ -33,6 +33,10 @@ flags.DEFINE_integer("labels_offset", 0, "As in training.")
 flags.DEFINE_string("master", "", "TensorFlow session target.")
 flags.mark_flags_as_required(["checkpoint_path", "input", "output_dir"])
 
+flags.DEFINE_boolean("mixed_precision", None, "slim-med: 16-bit inference where "
+                     "it is faster (bfloat16 on CPUs with BF16 instructions, float16 "
+                     "on GPUs; float32 variables). Default: training's (flags.json).")
+
 FLAGS = flags.FLAGS
 
 
@@ -45,6 +49,7 @@ def main(_):
       preprocessing_name=FLAGS.preprocessing_name,
       depth_multiplier=FLAGS.depth_multiplier,
       moving_average_decay=FLAGS.moving_average_decay,
+      mixed_precision=FLAGS.mixed_precision,
       labels_offset=FLAGS.labels_offset, master=FLAGS.master))
 
 

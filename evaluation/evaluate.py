@@ -60,6 +60,7 @@ class EvalOptions:
   bootstrap: int = 0
   threshold: float = 0.5
   top_k: int = 5
+  mixed_precision: Optional[bool] = None   # None = training's (flags.json)
   seed: int = 0
   progress: bool = True
 
@@ -84,7 +85,8 @@ def model_config(options: EvalOptions, split) -> model_lib.ModelConfig:
       depth_multiplier=options.depth_multiplier,
       image_size=options.eval_image_size,
       preprocessing_name=options.preprocessing_name,
-      moving_average_decay=options.moving_average_decay)
+      moving_average_decay=options.moving_average_decay,
+      mixed_precision=options.mixed_precision)
 
 
 class Evaluator:
@@ -113,7 +115,8 @@ class Evaluator:
       _, self.probabilities, _ = model_lib.logits_and_probabilities(
           self.batch["images"], config)
       self.saver = model_lib.make_saver(config)
-    self.session = tf.compat.v1.Session(target=master, graph=self.graph)
+    self.session = tf.compat.v1.Session(target=master, graph=self.graph,
+                                        config=model_lib.session_config(config))
 
   def close(self):
     self.session.close()

@@ -196,6 +196,7 @@ class VisualizeOptions:
   preprocessing_name: Optional[str] = None
   depth_multiplier: Optional[float] = None
   moving_average_decay: Optional[float] = None
+  mixed_precision: Optional[bool] = None   # None = training's (flags.json)
   labels_offset: int = 0
   master: str = ""
 
@@ -214,7 +215,8 @@ def run(options: VisualizeOptions):
       checkpoint, info, options.model_name, labels_offset=options.labels_offset,
       depth_multiplier=options.depth_multiplier, image_size=options.eval_image_size,
       preprocessing_name=options.preprocessing_name,
-      moving_average_decay=options.moving_average_decay)
+      moving_average_decay=options.moving_average_decay,
+      mixed_precision=options.mixed_precision)
   class_index = None
   if options.class_name is not None:
     names = config.output_class_names

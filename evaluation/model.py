@@ -21,6 +21,7 @@ from absl import logging
 
 from tf_compat import slim, tf
 from datasets import tfexample
+from deployment import precision as precision_lib
 from nets import nets_factory
 from preprocessing import preprocessing_factory
 
@@ -41,6 +42,7 @@ class ModelConfig:
   moving_average_decay: Optional[float] = None
   channels: int = 3                     # of the stored images (1 or 3)
   bit_depth: int = 8
+  mixed_precision: bool = False         # 16-bit inference (deployment.precision)
 
   def __post_init__(self):
     nets_factory.get_spec(self.model_name)   # fails early on a bad name
@@ -90,7 +92,7 @@ def read_training_flags(checkpoint_path: str) -> Dict:
 
 def fill_from_training(checkpoint_path: str, depth_multiplier=None,
                        preprocessing_name=None, image_size=None,
-                       model_name=None) -> Dict:
+                       model_name=None, mixed_precision=None) -> Dict:
   """Flags the user left unset take the values training recorded in
   flags.json, so an eval cannot silently differ from training; an explicit
   model name that disagrees with training is an error."""
@@ -100,10 +102,12 @@ def fill_from_training(checkpoint_path: str, depth_multiplier=None,
                      "--model_name=%s (flags.json next to it)"
                      % (model_name, trained["model_name"]))
   out = {"depth_multiplier": depth_multiplier,
-         "preprocessing_name": preprocessing_name, "image_size": image_size}
+         "preprocessing_name": preprocessing_name, "image_size": image_size,
+         "mixed_precision": mixed_precision}
   for key, train_key in (("depth_multiplier", "depth_multiplier"),
                          ("preprocessing_name", "preprocessing_name"),
-                         ("image_size", "train_image_size")):
+                         ("image_size", "train_image_size"),
+                         ("mixed_precision", "mixed_precision")):
     if out[key] is None and trained.get(train_key) not in (None, "", 0):
       out[key] = trained[train_key]
       logging.info("Using %s=%s from training's flags.json", key, out[key])
@@ -113,11 +117,12 @@ def fill_from_training(checkpoint_path: str, depth_multiplier=None,
 def config_for(checkpoint_path: str, info, model_name: str,
                labels_offset: int = 0, depth_multiplier=None, image_size=None,
                preprocessing_name=None,
-               moving_average_decay=None) -> ModelConfig:
+               moving_average_decay=None, mixed_precision=None) -> ModelConfig:
   """The ModelConfig of a checkpoint for a dataset (``DatasetInfo``): flags
   left unset take training's values from flags.json."""
   filled = fill_from_training(checkpoint_path, depth_multiplier,
-                              preprocessing_name, image_size, model_name)
+                              preprocessing_name, image_size, model_name,
+                              mixed_precision)
   return ModelConfig(
       model_name=model_name, class_names=list(info.class_names),
       multilabel=info.multilabel, labels_offset=labels_offset,
@@ -125,7 +130,16 @@ def config_for(checkpoint_path: str, info, model_name: str,
       image_size=filled["image_size"],
       preprocessing_name=filled["preprocessing_name"],
       moving_average_decay=moving_average_decay,
-      channels=info.channels, bit_depth=info.bit_depth)
+      channels=info.channels, bit_depth=info.bit_depth,
+      mixed_precision=bool(filled["mixed_precision"]))
+
+
+def session_config(config: ModelConfig):
+  """ConfigProto of every inference session: float32, or the 16-bit rewrite
+  --mixed_precision picks for this machine (deployment.precision)."""
+  precision = precision_lib.choose(config.mixed_precision)
+  precision_lib.log(precision, "Inference")
+  return precision_lib.session_config(precision)
 
 
 def preprocess_fn(config: ModelConfig):
@@ -254,7 +268,8 @@ class InferenceGraph:
       if extra is not None:
         extra(self)
       self.saver = make_saver(config)
-    self.session = tf.compat.v1.Session(target=master, graph=self.graph)
+    self.session = tf.compat.v1.Session(target=master, graph=self.graph,
+                                        config=session_config(config))
     self.checkpoint_path = checkpoint_path
     if checkpoint_path:
       restore(self.saver, self.session, checkpoint_path, config)

@@ -222,6 +222,7 @@ class PredictOptions:
   preprocessing_name: Optional[str] = None
   depth_multiplier: Optional[float] = None
   moving_average_decay: Optional[float] = None
+  mixed_precision: Optional[bool] = None   # None = training's (flags.json)
   labels_offset: int = 0
   threshold: float = 0.5
   master: str = ""
@@ -246,7 +247,8 @@ def run(options: PredictOptions):
       checkpoint, info, options.model_name, labels_offset=options.labels_offset,
       depth_multiplier=options.depth_multiplier, image_size=options.eval_image_size,
       preprocessing_name=options.preprocessing_name,
-      moving_average_decay=options.moving_average_decay)
+      moving_average_decay=options.moving_average_decay,
+      mixed_precision=options.mixed_precision)
   items, failures = list_inputs(options.input)
   graph = model_lib.InferenceGraph(config, checkpoint, options.master)
   try:
