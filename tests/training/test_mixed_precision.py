@@ -50,7 +50,9 @@ def _predict(train_dir, dataset_dir, mixed):
   split = dataset_factory.get_split("diabetic", "validation", dataset_dir)
   config = model_lib.config_for(train_dir, split.info, "inception_v3",
                                 mixed_precision=mixed)
-  assert config.mixed_precision == mixed and config.depth_multiplier == DM
+  trained = model_lib.read_training_flags(train_dir)["mixed_precision"]
+  assert config.mixed_precision == (trained if mixed is None else mixed)
+  assert config.depth_multiplier == DM
   evaluator = evaluate.Evaluator(split, config, batch_size=12, progress=False)
   try:
     return evaluator.predict(tf.train.latest_checkpoint(train_dir))
