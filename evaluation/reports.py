@@ -210,7 +210,10 @@ def write_summaries(eval_dir: str, result: Dict, global_step: int) -> None:
   values = [tf.compat.v1.Summary.Value(tag=tag, simple_value=value)
             for tag, value in sorted(scalar_summaries(result).items())]
   with tf.Graph().as_default():
-    writer = tf.compat.v1.summary.FileWriter(eval_dir)
+    # Event file names have one-second resolution: two evaluations in the same
+    # second would share (and truncate) one file without a per-step suffix.
+    writer = tf.compat.v1.summary.FileWriter(
+        eval_dir, filename_suffix=".step%d" % global_step)
     writer.add_summary(tf.compat.v1.Summary(value=values), global_step)
     writer.close()
 
