@@ -53,6 +53,7 @@ flags.DEFINE_string("positive_class", None,
 flags.DEFINE_integer("top_k", 5, "k of the top-k accuracy.")
 flags.mark_flags_as_required(["checkpoint_path", "dataset_dir"])
 
+
 FLAGS = flags.FLAGS
 
 

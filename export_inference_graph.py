@@ -30,6 +30,7 @@ flags.DEFINE_string("output_dir", None, "Where the SavedModel goes (a new folder
 flags.DEFINE_string("output_file", None, "Also write TF-Slim's inference GraphDef here.")
 flags.DEFINE_integer("batch_size", None, "Batch size of the GraphDef's input (None = any).")
 
+
 FLAGS = flags.FLAGS
 
 

@@ -16,6 +16,7 @@ MODEL_FLAGS = {
     "depth_multiplier": "depth_multiplier",
     "labels_offset": "labels_offset",
     "moving_average_decay": "moving_average_decay",
+    "mixed_precision": "mixed_precision",
 }
 
 
@@ -40,6 +41,10 @@ def define_model_flags(image_size_flag: str = "eval_image_size") -> None:
                        "default training's (model_spec.json).")
   flags.DEFINE_float("moving_average_decay", None,
                      "Use the moving-average weights trained with this decay.")
+  flags.DEFINE_boolean("mixed_precision", None,
+                       "slim-med: 16-bit inference where it is faster (bfloat16 "
+                       "on CPUs with BF16 instructions, float16 on GPUs; float32 "
+                       "variables); default training's (model_spec.json).")
   flags.DEFINE_integer(image_size_flag, None,
                        "Net input size; default training's (model_spec.json).")
   MODEL_FLAGS[image_size_flag] = "image_size"

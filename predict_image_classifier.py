@@ -34,6 +34,7 @@ flags.DEFINE_string("positive_class", None,
                     "negative finding (normal, negative, 0, ...), else index 1.")
 flags.mark_flags_as_required(["checkpoint_path", "input"])
 
+
 FLAGS = flags.FLAGS
 
 

@@ -156,9 +156,10 @@ flags.DEFINE_float("focal_gamma", 0.0, "slim-med: focal-loss gamma (0 = cross-en
 flags.DEFINE_float("aux_loss_weight", 0.4, "slim-med: weight of the AuxLogits loss "
                    "(InceptionV3); 0 disables it.")
 flags.DEFINE_integer("seed", None, "slim-med: graph-level random seed.")
-flags.DEFINE_boolean("mixed_precision", False, "slim-med: float16 graph rewrite with "
-                     "dynamic loss scaling (speeds up GPUs with tensor cores; on CPU "
-                     "the rewrite changes nothing and results stay float32).")
+flags.DEFINE_boolean("mixed_precision", False, "slim-med: 16-bit compute, float32 "
+                     "variables: bfloat16 (oneDNN rewrite) on CPUs with AVX512-BF16/AMX, "
+                     "float16 with dynamic loss scaling on GPUs; elsewhere a warning "
+                     "and float32 (deployment/precision.py).")
 flags.DEFINE_boolean("xla", False, "slim-med: XLA auto-clustering (GPU; on CPU only "
                      "with TF_XLA_FLAGS=--tf_xla_cpu_global_jit).")
 flags.DEFINE_boolean("histogram_summaries", False,

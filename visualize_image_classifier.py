@@ -26,6 +26,7 @@ flags.DEFINE_string("layer", None,
 flags.DEFINE_bool("guided_backprop", False, "Add guided backprop and guided Grad-CAM panels.")
 flags.mark_flags_as_required(["checkpoint_path", "input", "output_dir"])
 
+
 FLAGS = flags.FLAGS
 
 

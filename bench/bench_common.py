@@ -10,15 +10,21 @@ from datasets import dataset_info, tfexample
 
 
 def write_synthetic(directory, num_records, size, num_classes=5, shards=4,
-                    split_name="train"):
+                    split_name="train", class_frequencies=None):
   """Writes ``num_records`` random JPEG records as dataset 'bench' into
-  ``directory`` (sharded, with dataset_info.json) and returns ``directory``."""
+  ``directory`` (sharded, with dataset_info.json) and returns ``directory``.
+  Classes are uniform, or drawn with ``class_frequencies`` (len = classes)."""
   from PIL import Image
   rng = np.random.RandomState(0)
   per_shard = [[] for _ in range(shards)]
+  if class_frequencies is not None:
+    num_classes = len(class_frequencies)
+    drawn = np.random.RandomState(1).choice(
+        num_classes, size=num_records,
+        p=np.asarray(class_frequencies) / np.sum(class_frequencies))
   counts = [0] * num_classes
   for i in range(num_records):
-    label = i % num_classes
+    label = int(drawn[i]) if class_frequencies is not None else i % num_classes
     counts[label] += 1
     pixels = rng.randint(0, 255, size=(size, size, 3), dtype=np.uint8)
     buffer = io.BytesIO()

@@ -1,4 +1,6 @@
-"""Evaluation throughput: the real input pipeline against in-memory batches.
+"""Evaluation throughput: the real input pipeline against in-memory batches,
+and float32 against --mixed_precision (the inference session config of
+evaluation.model.session_config: bfloat16 on BF16 CPUs, float16 on GPUs).
 
 The inference graph of eval_image_classifier.py (evaluation.model: eval
 preprocessing, the net without AuxLogits, softmax) is built twice -- fed by
@@ -28,6 +30,7 @@ from datasets import dataset_factory  # noqa: E402
 from deployment import input_pipeline  # noqa: E402
 from evaluation import model as model_lib  # noqa: E402
 from nets import model_spec  # noqa: E402
+from deployment import precision as precision_lib  # noqa: E402
 
 flags.DEFINE_string("model_name", "inception_v3", "Model to benchmark.")
 flags.DEFINE_float("depth_multiplier", None, "Thin the net (quick runs).")
@@ -53,7 +56,8 @@ class Runner:
     with self.graph.as_default():
       config = model_spec.build(
           FLAGS.model_name, split.info, depth_multiplier=FLAGS.depth_multiplier,
-          image_size=FLAGS.image_size, preprocessing_name=FLAGS.preprocessing_name)
+          image_size=FLAGS.image_size, preprocessing_name=FLAGS.preprocessing_name,
+          mixed_precision=(feed == "mixed"))
       # Evaluation mode (ordered, no dropped remainder), repeated so that the
       # benchmark can run longer than one pass over a small split.
       dataset = input_pipeline.make_dataset(
@@ -69,7 +73,8 @@ class Runner:
         load = held.assign(images)
         images = held.read_value()
       _, self.probabilities, _ = model_lib.logits_and_probabilities(images, config)
-      self.session = tf.compat.v1.Session(graph=self.graph)
+      self.session = tf.compat.v1.Session(
+          graph=self.graph, config=model_lib.session_config(config))
       self.session.run([tf.compat.v1.global_variables_initializer(),
                         tf.compat.v1.local_variables_initializer()])
       if load is not None:
@@ -88,9 +93,8 @@ class Runner:
 
 
 def measure(split):
-  runners = {feed: Runner(split, feed) for feed in ("pipeline", "memory")}
-  rates = median_rates(runners, FLAGS.steps, FLAGS.rounds)
-  return rates["pipeline"], rates["memory"]
+  runners = {feed: Runner(split, feed) for feed in ("pipeline", "memory", "mixed")}
+  return median_rates(runners, FLAGS.steps, FLAGS.rounds)
 
 
 def main(unused_argv):
@@ -101,14 +105,20 @@ def main(unused_argv):
     dataset_dir = write_synthetic(tmp.name, FLAGS.num_records, FLAGS.record_size,
                                   split_name=FLAGS.dataset_split_name)
   split = dataset_factory.get_split(None, FLAGS.dataset_split_name, dataset_dir)
-  pipeline, memory = measure(split)
+  print(precision_lib.environment_summary())
+  print("--mixed_precision here: %s" % precision_lib.choose(True).describe())
+  rates = measure(split)
+  pipeline, memory, mixed = rates["pipeline"], rates["memory"], rates["mixed"]
   print()
   print("evaluation: %s, %d px, batch %d, depth_multiplier %s, %d batches in %d "
         "rounds (median), %d CPU cores" % (
             FLAGS.model_name, FLAGS.image_size, FLAGS.batch_size,
             FLAGS.depth_multiplier or 1.0, FLAGS.steps, FLAGS.rounds, os.cpu_count()))
-  print("%18s %18s %10s" % ("pipeline img/s", "in-memory img/s", "ratio"))
-  print("%18.2f %18.2f %10.3f" % (pipeline, memory, pipeline / memory))
+  print("%18s %18s %18s %16s %14s" % ("pipeline img/s", "in-memory img/s",
+                                      "mixed img/s", "pipeline/memory",
+                                      "mixed/float32"))
+  print("%18.2f %18.2f %18.2f %16.3f %14.3f" % (pipeline, memory, mixed,
+                                                pipeline / memory, mixed / pipeline))
   if tmp is not None:
     tmp.cleanup()
 

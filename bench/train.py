@@ -1,10 +1,21 @@
-"""Training throughput: the real input pipeline against in-memory batches.
+"""Training throughput and the dead time around a training run.
 
-For one model/size/batch this builds the same training graph twice per mode
--- fed by deployment.input_pipeline.make_dataset (records -> decode ->
-preprocess), or by one batch held in a variable (no input cost) -- and
-measures images/s for full training and for head-only fine-tuning
-(--trainable_scopes Logits/AuxLogits). Pipeline efficiency = pipeline / in-memory.
+For one model/size/batch, per mode (full training, head-only fine-tuning =
+--trainable_scopes Logits/AuxLogits) this builds the training graph once per
+feed and measures images/s in alternating rounds (median), so load from other
+processes hits every feed alike:
+  pipeline  deployment.input_pipeline.make_dataset (records -> decode -> preprocess)
+  memory    one batch held in a variable (no input cost)
+  mixed     the pipeline, in the session config --mixed_precision picks here
+            (deployment.precision: bfloat16 on BF16 CPUs, float16 on GPUs)
+  balanced  the pipeline with --balanced_sampling (the synthetic records have
+            Kaggle DR's class frequencies, 73/7/15/2.5/2 %)
+Ratios: pipeline/memory (input efficiency), mixed/pipeline (mixed-precision
+speed-up), balanced/pipeline (cost of balanced sampling).
+
+--startup_runs=N then times N 5-step runs of training.train.build_and_train
+per precision in child processes (alternating): start-up = process start ->
+first step starts, tail = last step ends -> process exited, and wall - steps.
 
   python bench/train.py                       # InceptionV3, 299 px, batch 16
   python bench/train.py --image_size=107 --depth_multiplier=0.1 --steps=5  # quick
@@ -28,6 +39,8 @@ from nets import nets_factory  # noqa: E402
 from preprocessing import preprocessing_factory  # noqa: E402
 from training import losses as losses_lib  # noqa: E402
 from training import optimizers, restore  # noqa: E402
+from deployment import precision as precision_lib  # noqa: E402
+import startup  # noqa: E402
 from bench_common import median_rates, write_synthetic  # noqa: E402
 
 flags.DEFINE_string("model_name", "inception_v3", "Model to benchmark.")
@@ -46,6 +59,12 @@ flags.DEFINE_integer("num_readers", 4, "--num_readers of the pipeline.")
 flags.DEFINE_integer("num_preprocessing_threads", 4, "Parallel map calls.")
 flags.DEFINE_list("modes", ["full", "heads"], "full = all variables train; "
                   "heads = only the logits scopes (fine-tuning).")
+flags.DEFINE_list("feeds", ["pipeline", "memory", "mixed", "balanced"],
+                  "Feeds to compare (see the module doc).")
+flags.DEFINE_integer("startup_runs", 2, "5-step child runs per precision for "
+                     "start-up/tail seconds (0 = skip).")
+flags.DEFINE_string("code_dir", None, "Time start-up/tail of the checkout in "
+                    "this folder instead (before/after comparisons).")
 FLAGS = flags.FLAGS
 
 
@@ -56,7 +75,9 @@ class Runner:
     self.graph = tf.Graph()
     with self.graph.as_default():
       self.train_op, load = build(split, mode, feed)
-      self.session = tf.compat.v1.Session(graph=self.graph)
+      precision = precision_lib.choose(feed == "mixed")
+      self.session = tf.compat.v1.Session(
+          graph=self.graph, config=precision_lib.session_config(precision))
       self.session.run([tf.compat.v1.global_variables_initializer(),
                         tf.compat.v1.local_variables_initializer()])
       if load is not None:
@@ -75,11 +96,10 @@ class Runner:
 
 
 def measure(split, mode):
-  """Median images/s (pipeline, in-memory) over alternating rounds, so load
-  from other processes on a shared machine hits both alike."""
-  runners = {feed: Runner(split, mode, feed) for feed in ("pipeline", "memory")}
-  rates = median_rates(runners, FLAGS.steps, FLAGS.rounds)
-  return rates["pipeline"], rates["memory"]
+  """{feed: median images/s} over alternating rounds, so load from other
+  processes on a shared machine hits every feed alike."""
+  runners = {feed: Runner(split, mode, feed) for feed in FLAGS.feeds}
+  return median_rates(runners, FLAGS.steps, FLAGS.rounds)
 
 
 def build(split, mode, feed):
@@ -93,7 +113,8 @@ def build(split, mode, feed):
   dataset = input_pipeline.make_dataset(
       split, preprocess, FLAGS.image_size, FLAGS.batch_size, is_training=True,
       num_readers=FLAGS.num_readers,
-      num_parallel_calls=FLAGS.num_preprocessing_threads)
+      num_parallel_calls=FLAGS.num_preprocessing_threads,
+      balanced_sampling=(feed == "balanced"))
   batch = tf.compat.v1.data.make_one_shot_iterator(dataset).get_next()
   if feed == "memory":
     held_images = tf.Variable(tf.zeros(batch["images"].shape), trainable=False,
@@ -122,27 +143,43 @@ def build(split, mode, feed):
   return train_op, load
 
 
+KAGGLE_DR_FREQUENCIES = (0.735, 0.069, 0.151, 0.025, 0.020)
+
+
 def main(unused_argv):
   tmp = None
   dataset_dir = FLAGS.dataset_dir
   if not dataset_dir:
     tmp = tempfile.TemporaryDirectory(prefix="bench_train_")
-    dataset_dir = write_synthetic(tmp.name, FLAGS.num_records, FLAGS.record_size)
+    dataset_dir = write_synthetic(tmp.name, FLAGS.num_records, FLAGS.record_size,
+                                  class_frequencies=KAGGLE_DR_FREQUENCIES)
   split = dataset_factory.get_split(None, FLAGS.dataset_split_name, dataset_dir)
+  print(precision_lib.environment_summary())
+  print("--mixed_precision here: %s" % precision_lib.choose(True).describe(), flush=True)
   rows = []
   for mode in FLAGS.modes:
-    pipeline, memory = measure(split, mode)
-    rows.append((mode, pipeline, memory))
-    print("%s: pipeline %.2f images/s, in-memory %.2f images/s" % (mode, pipeline, memory),
+    rates = measure(split, mode)
+    rows.append((mode, rates))
+    print("%s: %s" % (mode, ", ".join("%s %.2f images/s" % kv for kv in rates.items())),
           flush=True)
   print()
   print("%s, %d px, batch %d, depth_multiplier %s, %d steps in %d rounds "
-        "(median), %d CPU cores" % (
+        "(median), %d CPU cores, load average before: %.1f" % (
             FLAGS.model_name, FLAGS.image_size, FLAGS.batch_size,
-            FLAGS.depth_multiplier or 1.0, FLAGS.steps, FLAGS.rounds, os.cpu_count()))
-  print("%-8s %18s %18s %10s" % ("mode", "pipeline img/s", "in-memory img/s", "ratio"))
-  for mode, pipeline, memory in rows:
-    print("%-8s %18.2f %18.2f %10.3f" % (mode, pipeline, memory, pipeline / memory))
+            FLAGS.depth_multiplier or 1.0, FLAGS.steps, FLAGS.rounds,
+            os.cpu_count(), os.getloadavg()[0]))
+  ratios = [("pipeline/memory", "pipeline", "memory"),
+            ("mixed/float32", "mixed", "pipeline"),
+            ("balanced/plain", "balanced", "pipeline")]
+  ratios = [r for r in ratios if r[1] in FLAGS.feeds and r[2] in FLAGS.feeds]
+  print("%-8s" % "mode" + "".join("%14s" % f for f in FLAGS.feeds)
+        + "".join("%17s" % r[0] for r in ratios))
+  for mode, rates in rows:
+    print("%-8s" % mode + "".join("%14.2f" % rates[f] for f in FLAGS.feeds)
+          + "".join("%17.3f" % (rates[a] / rates[b]) for _, a, b in ratios))
+  if FLAGS.startup_runs:
+    print()
+    startup.report(dataset_dir, FLAGS.startup_runs, FLAGS.code_dir)
   if tmp is not None:
     tmp.cleanup()
 

@@ -110,7 +110,8 @@ class Evaluator:
       _, self.probabilities, _ = model_lib.logits_and_probabilities(
           self.batch["images"], config)
       self.saver = model_lib.make_saver(config)
-    self.session = tf.compat.v1.Session(target=master, graph=self.graph)
+    self.session = tf.compat.v1.Session(target=master, graph=self.graph,
+                                        config=model_lib.session_config(config))
 
   def close(self):
     self.session.close()

@@ -34,6 +34,7 @@ from absl import logging
 from tf_compat import tf
 from datasets import dataset_info as info_lib
 from datasets import imaging_graph
+from deployment import precision as precision_lib
 from evaluation import model as model_lib
 from nets import model_spec
 
@@ -110,11 +111,14 @@ def export_saved_model(config: model_lib.ModelSpec, checkpoint_path: str,
   return output_dir
 
 
-def load_saved_model(export_dir: str, signature: str = SIGNATURE_KEY):
+def load_saved_model(export_dir: str, signature: str = SIGNATURE_KEY,
+                     mixed_precision: bool = False):
   """A callable ``fn(list of encoded bytes) -> probabilities`` (graph mode),
-  as a client would use the export."""
+  as a client would use the export (``mixed_precision``: in the 16-bit
+  session config of deployment.precision)."""
   graph = tf.Graph()
-  sess = tf.compat.v1.Session(graph=graph)
+  sess = tf.compat.v1.Session(graph=graph, config=precision_lib.session_config(
+      precision_lib.choose(mixed_precision)))
   with graph.as_default():
     meta = tf.compat.v1.saved_model.loader.load(
         sess, [tf.compat.v1.saved_model.tag_constants.SERVING], export_dir)

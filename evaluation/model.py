@@ -20,12 +20,22 @@ from typing import Dict, Optional
 from tf_compat import slim, tf
 from datasets import imaging_graph
 from datasets import tfexample
+from deployment import precision as precision_lib
 from nets import nets_factory
 from nets.model_spec import ModelSpec
 
 
 def preprocess_fn(spec: ModelSpec):
   return spec.preprocess_fn(is_training=False)
+
+
+def session_config(config: ModelSpec):
+  """ConfigProto of every inference session: float32, or the 16-bit rewrite
+  --mixed_precision picks for this machine (deployment.precision); the spec's
+  default is training's precision."""
+  precision = precision_lib.choose(config.mixed_precision)
+  precision_lib.log(precision, "Inference")
+  return precision_lib.session_config(precision)
 
 
 def logits_and_probabilities(images, config: ModelSpec):
@@ -172,7 +182,8 @@ class InferenceGraph:
       if extra is not None:
         extra(self)
       self.saver = make_saver(config)
-    self.session = tf.compat.v1.Session(target=master, graph=self.graph)
+    self.session = tf.compat.v1.Session(target=master, graph=self.graph,
+                                        config=session_config(config))
     self.checkpoint_path = checkpoint_path
     if checkpoint_path:
       restore(self.saver, self.session, checkpoint_path, config)

@@ -237,7 +237,10 @@ def write_summaries(eval_dir: str, result: Dict, global_step: int) -> None:
         tag=CONFUSION_SUMMARY_TAG, image=tf.compat.v1.Summary.Image(
             height=height, width=width, colorspace=4, encoded_image_string=png)))
   with tf.Graph().as_default():
-    writer = tf.compat.v1.summary.FileWriter(eval_dir)
+    # Event file names have one-second resolution: two evaluations in the same
+    # second would share (and truncate) one file without a per-step suffix.
+    writer = tf.compat.v1.summary.FileWriter(
+        eval_dir, filename_suffix=".step%d" % global_step)
     writer.add_summary(tf.compat.v1.Summary(value=values), global_step)
     writer.close()
 

@@ -33,6 +33,13 @@ small_mode() {
   if [[ "${SMALL}" == "1" ]]; then
     SMALL_TRAIN_FLAGS="--nosave_graph --num_image_summaries=0"
   fi
+  # MIXED_PRECISION=1 (default): --mixed_precision, i.e. bfloat16 compute on
+  # CPUs with BF16 instructions, float16 on GPUs, float32 elsewhere (with a
+  # warning); evaluation follows training (flags.json). MIXED_PRECISION=0: float32.
+  PRECISION_FLAGS=""
+  if [[ "${MIXED_PRECISION:-1}" == "1" ]]; then
+    PRECISION_FLAGS="--mixed_precision"
+  fi
 }
 
 # ensure_checkpoint MODEL_NAME DIR [DEPTH_MULTIPLIER IMAGE_SIZE]

@@ -91,7 +91,7 @@ fi
   --log_every_n_steps=100 \
   --optimizer=rmsprop \
   --weight_decay=0.00004 \
-  ${SMALL_TRAIN_FLAGS}
+  ${SMALL_TRAIN_FLAGS} ${PRECISION_FLAGS}
 
 evaluate() {
   "${PYTHON}" "${REPO_DIR}/eval_image_classifier.py" \
@@ -132,6 +132,6 @@ fi
   --log_every_n_steps=100 \
   --optimizer=rmsprop \
   --weight_decay=0.00004 \
-  ${SMALL_TRAIN_FLAGS}
+  ${SMALL_TRAIN_FLAGS} ${PRECISION_FLAGS}
 
 evaluate "${TRAIN_DIR}/all"

@@ -89,7 +89,7 @@ fi
   --log_every_n_steps=100 \
   --optimizer=rmsprop \
   --weight_decay=0.00004 \
-  ${SMALL_TRAIN_FLAGS}
+  ${SMALL_TRAIN_FLAGS} ${PRECISION_FLAGS}
 
 evaluate() {
   "${PYTHON}" "${REPO_DIR}/eval_image_classifier.py" \
@@ -134,7 +134,7 @@ else
     --log_every_n_steps=100 \
     --optimizer=rmsprop \
     --weight_decay=0.00004 \
-    ${SMALL_TRAIN_FLAGS}
+    ${SMALL_TRAIN_FLAGS} ${PRECISION_FLAGS}
 fi
 
 if [[ "${SMALL}" != "1" ]]; then

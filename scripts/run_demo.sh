@@ -90,7 +90,7 @@ rm -rf "${TRAIN_DIR}"
   --save_summaries_secs=60 \
   --log_every_n_steps=25 \
   --seed=0 \
-  ${SMALL_TRAIN_FLAGS}
+  ${SMALL_TRAIN_FLAGS} ${PRECISION_FLAGS}
 
 echo "== 4/4 evaluate on the validation patients"
 "${PYTHON}" "${REPO_DIR}/eval_image_classifier.py" \

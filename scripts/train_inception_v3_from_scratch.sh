@@ -86,7 +86,7 @@ fi
   --save_interval_secs=600 \
   --save_summaries_secs=120 \
   --log_every_n_steps=100 \
-  ${SMALL_TRAIN_FLAGS}
+  ${SMALL_TRAIN_FLAGS} ${PRECISION_FLAGS}
 
 "${PYTHON}" "${REPO_DIR}/eval_image_classifier.py" \
   --alsologtostderr \

@@ -91,7 +91,7 @@ fi
   --save_summaries_secs=120 \
   --log_every_n_steps=100 \
   --weight_decay=0.00004 \
-  ${SMALL_TRAIN_FLAGS}
+  ${SMALL_TRAIN_FLAGS} ${PRECISION_FLAGS}
 
 "${PYTHON}" "${REPO_DIR}/eval_image_classifier.py" \
   --alsologtostderr \

@@ -35,11 +35,13 @@ from datasets import dataset_factory
 from deployment import input_pipeline
 from deployment import model_deploy
 from nets import model_spec
+from deployment import precision as precision_lib
 from nets import nets_factory
 from training import losses as losses_lib
 from training import optimizers
 from training import provenance
 from training import restore
+from training import session_hooks
 
 NAN_MESSAGE = "slim-med: total loss is NaN or Inf"
 
@@ -163,10 +165,13 @@ def build_and_train(config: TrainConfig):
   """Trains; returns {'global_step', 'loss'} of the last step and 'steps_run'."""
   if not config.train_dir:
     raise ValueError("You must supply the train directory with --train_dir")
-  if config.mixed_precision and config.sync_replicas:
-    raise ValueError("--mixed_precision with --sync_replicas is not supported "
-                     "(TensorFlow's loss-scale optimizer cannot wrap "
-                     "SyncReplicasOptimizer's session hook); drop one of them")
+  precision = precision_lib.choose(config.mixed_precision,
+                                   use_gpu=not config.clone_on_cpu)
+  if precision.loss_scaling and config.sync_replicas:
+    raise ValueError("--mixed_precision on GPUs (float16) with --sync_replicas "
+                     "is not supported (TensorFlow's loss-scale optimizer cannot "
+                     "wrap SyncReplicasOptimizer's session hook); drop one of them")
+  precision_lib.log(precision)
   split = dataset_factory.get_split(config.dataset_name, config.dataset_split_name,
                                     config.dataset_dir)
   net = nets_factory.get_spec(config.model_name)
@@ -197,7 +202,8 @@ def build_and_train(config: TrainConfig):
     provenance.write(config.train_dir, config.flag_values or dataclasses.asdict(config),
                      split.dataset_dir,
                      extra={"num_train_examples": split.num_samples,
-                            "loss": loss_config.describe()})
+                            "loss": loss_config.describe(),
+                            "precision": precision.policy})
     model_spec.write(spec, config.train_dir)
   opt_params = dataclasses.replace(config.optimizer, batch_size=config.batch_size,
                                    sync_replicas=config.sync_replicas,
@@ -290,9 +296,7 @@ def build_and_train(config: TrainConfig):
             variables_to_average=variables_to_average)
       elif variable_averages is not None:
         update_ops.append(variable_averages.apply(variables_to_average))
-      if config.mixed_precision:
-        optimizer = tf.compat.v1.mixed_precision.enable_mixed_precision_graph_rewrite(
-            optimizer)
+      optimizer = precision_lib.wrap_optimizer(optimizer, precision)
 
       var_list = restore.variables_to_train(config.trainable_scopes)
       total_loss, grads_and_vars = model_deploy.optimize_clones(
@@ -328,7 +332,11 @@ def build_and_train(config: TrainConfig):
       hooks.append(tf.compat.v1.train.StopAtStepHook(last_step=config.max_number_of_steps))
     if config.sync_replicas:
       hooks.append(sync_optimizer.make_session_run_hook(deploy.is_chief))
-    session_config = tf.compat.v1.ConfigProto(allow_soft_placement=True)
+    if deploy.is_chief and config.save_interval_secs and config.save_interval_secs > 0:
+      hooks.append(session_hooks.CheckpointSaverHook(
+          config.train_dir, save_secs=config.save_interval_secs, scaffold=scaffold,
+          save_graph_def=config.save_graph))
+    session_config = precision_lib.session_config(precision)
     if config.xla:
       session_config.graph_options.optimizer_options.global_jit_level = (
           tf.compat.v1.OptimizerOptions.ON_1)
@@ -342,10 +350,11 @@ def build_and_train(config: TrainConfig):
       with tf.compat.v1.train.MonitoredTrainingSession(
           master=config.master, is_chief=deploy.is_chief,
           checkpoint_dir=config.train_dir, scaffold=scaffold, hooks=hooks,
-          save_checkpoint_secs=config.save_interval_secs,
+          save_checkpoint_secs=None,   # session_hooks.CheckpointSaverHook
           save_summaries_secs=config.save_summaries_secs,
           log_step_count_steps=None, config=session_config,
-          save_graph_def=config.save_graph) as sess:
+          save_graph_def=config.save_graph,
+          stop_grace_period_secs=session_hooks.STOP_GRACE_PERIOD_SECS) as sess:
         while not sess.should_stop():
           loss, step = sess.run([loss_after, step_after])
           steps_run += 1

@@ -114,3 +114,31 @@ def test_labels_offset_refuses_examples_of_the_background_class(tmp_path):
       input_pipeline.make_dataset(split, fn, 16, 4, is_training, labels_offset=1)
   with pytest.raises(ValueError, match=r"--labels_offset=3 must be in \[0, 3\)"):
     input_pipeline.check_labels_offset(split, 3)
+
+
+def test_balanced_sampling_reads_each_record_about_once(tmp_path, monkeypatch):
+  # Kaggle DR's grade frequencies (73/7/15/2.5/2 %): one filtered stream per
+  # class reads ~22 records per drawn example; one read should need ~1.
+  root = record_fixtures.write_dataset(tmp_path, splits={"train": [147, 14, 30, 5, 4]},
+                                       size=8, num_shards=2)
+  split = dataset_factory.get_split("tiny", "train", root)
+  fn = preprocessing_factory.get_preprocessing("xray", is_training=False)
+  reads = []
+  tfrecord_dataset = tf.data.TFRecordDataset
+
+  def counting(filename):
+    def count(record):
+      reads.append(1)
+      return record
+    return tfrecord_dataset(filename).map(
+        lambda r: tf.py_function(count, [r], tf.string))
+  monkeypatch.setattr(tf.data, "TFRecordDataset", counting)
+  ds = input_pipeline.make_dataset(split, fn, 8, batch_size=50, is_training=True,
+                                   balanced_sampling=True, seed=3,
+                                   num_parallel_calls=1, num_readers=1,
+                                   shuffle_buffer_size=50)
+  labels = np.concatenate([b["labels"] for b in _batches(ds, limit=20)])
+  assert np.bincount(labels, minlength=5) / len(labels) == pytest.approx(
+      [0.2] * 5, abs=0.05)
+  per_drawn = len(reads) / len(labels)
+  assert per_drawn < 2.0, per_drawn
