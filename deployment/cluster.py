@@ -270,6 +270,34 @@ def check_mwms_config(config):
                      "job); drop it or add a ps job")
 
 
+def wait_for_chief(master: str, session_config, poll_secs: float = 0.5,
+                   timeout_secs: float = 1800) -> None:
+  """Blocks a non-chief until the chief has initialised the shared variables.
+
+  MonitoredTrainingSession's worker polls every 30 s (SessionManager's
+  recovery_wait_secs), so a worker that starts a moment before the chief
+  would idle for 30 s; this polls every ``poll_secs``. Call it with the
+  training graph as the default graph, before the session is created.
+  """
+  import time
+  from absl import logging
+  from tf_compat import tf
+  # The shared (global) variables; local ones are this worker's local_init_op's.
+  uninitialized = tf.compat.v1.report_uninitialized_variables(
+      tf.compat.v1.global_variables())
+  deadline = time.time() + timeout_secs
+  with tf.compat.v1.Session(master, config=session_config) as session:
+    while True:
+      if not len(session.run(uninitialized)):
+        return
+      if time.time() > deadline:
+        raise RuntimeError("The chief did not initialise the variables within "
+                           "%d s; is the chief task running?" % timeout_secs)
+      logging.log_every_n(logging.INFO, "Waiting for the chief to initialise "
+                          "the variables", 20)
+      time.sleep(poll_secs)
+
+
 def start_server(cluster: ClusterConfig, config=None):
   """This task's gRPC server (ps, chief or worker); ``.target`` is its master."""
   from tf_compat import tf

@@ -343,6 +343,8 @@ def build_and_train(config: TrainConfig):
     if config.xla:
       session_config.graph_options.optimizer_options.global_jit_level = (
           tf.compat.v1.OptimizerOptions.ON_1)
+    if config.cluster is not None and not deploy.is_chief:
+      cluster_lib.wait_for_chief(config.master, session_config)
     log_hook = _LogHook(config.log_every_n_steps,
                         config.batch_size * config.num_clones,
                         config.max_number_of_steps)
