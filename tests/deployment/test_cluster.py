@@ -24,6 +24,9 @@ def test_roles_with_a_chief_job():
   assert worker.device_filters() == ["/job:ps", "/job:worker/task:1"]
   assert "evaluator" not in worker.server_cluster()
   assert cluster_lib.parse_tf_config(_tf_config(PS, "ps")).role == "ps"
+  # With a chief job, worker 0 is not the chief.
+  worker0 = cluster_lib.parse_tf_config(_tf_config(PS, "worker", 0))
+  assert (worker0.is_chief, worker0.worker_index) == (False, 1)
   assert cluster_lib.parse_tf_config(_tf_config(PS, "evaluator")).role == "evaluator"
   # Placement: replica 0 is chief:0, replica 2 is worker:1 (not worker:2).
   deploy = cluster_lib.deployment(worker, model_deploy.DeploymentConfig())
