@@ -1,7 +1,7 @@
 #!/bin/bash
 # Trains InceptionV3 on TensorFlow's distributed runtime, every task on this
 # machine (127.0.0.1), configured the way cluster launchers do it: each task
-# is the same train_image_classifier.py command with its own TF_CONFIG.
+# is the same training command with its own TF_CONFIG.
 #   1. converts DATASET_DIR (Kaggle diabetic retinopathy layout) unless done,
 #   2. 1 parameter server + 2 workers (worker 0 is the chief), asynchronous
 #      (SYNC=1: --sync_replicas --replicas_to_aggregate=2),
@@ -10,7 +10,7 @@
 #
 # Under a launcher that sets TF_CONFIG itself (Kubeflow TFJob, ...), every
 # replica runs just the training command below (no --ps_hosts etc.):
-#   python train_image_classifier.py --train_dir=<shared train_dir> ...
+#   the command in start_task below, with a shared --train_dir;
 # and an 'evaluator' replica with the same command evaluates the chief's
 # checkpoints (README: Scaling out).
 #
