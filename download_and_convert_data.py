@@ -43,7 +43,10 @@ flags.DEFINE_string("output_dir", None, "Where to write; default "
                     "<dataset_dir>/tfrecords.")
 flags.DEFINE_string("layout", None, "Raw layout when --dataset_name is your own "
                     "name (e.g. --dataset_name=pneumoconiosis --layout=image_folder).")
-flags.DEFINE_integer("num_shards", 4, "TFRecord shards per split.")
+flags.DEFINE_integer("num_shards", 24, "TFRecord shards per split (at most one "
+                     "per image). A cluster's training workers each read their "
+                     "own shards: 24 splits evenly over 1, 2, 3, 4, 6, 8, 12 or "
+                     "24 workers.")
 flags.DEFINE_float("validation_size", 0.2, "Fraction of patients' images for "
                    "validation.")
 flags.DEFINE_float("test_size", 0.0, "Fraction of patients' images for test.")

@@ -15,6 +15,8 @@ Not supported: TF-Slim's --quantize_delay (tf.contrib.quantize does not exist
 in TensorFlow 2), so the flag is not defined rather than silently ignored.
 """
 import dataclasses
+import os
+import sys
 
 from absl import app, flags, logging
 
@@ -55,7 +57,39 @@ flags.DEFINE_list("ps_hosts", [], "slim-med: parameter servers host:port; with "
 flags.DEFINE_list("worker_hosts", [], "slim-med: workers host:port (see --ps_hosts).")
 flags.DEFINE_enum("job_name", None, ["ps", "worker"],
                   "slim-med: this process's job in --ps_hosts/--worker_hosts; "
-                  "'ps' serves variables until killed.")
+                  "'ps' serves variables until killed. The environment "
+                  "variable TF_CONFIG, when set, describes the cluster instead "
+                  "(see README 'Scaling out').")
+flags.DEFINE_string("worker_scratch_dir", None, "slim-med: a cluster without "
+                    "a ps job (MultiWorkerMirroredStrategy): where non-chief "
+                    "workers save the checkpoints they must write (only the "
+                    "chief writes --train_dir); default a temporary directory "
+                    "removed at the end.")
+# slim-med: a cluster's evaluator task (TF_CONFIG task type 'evaluator') runs
+# eval_image_classifier.py --checkpoint_path=<train_dir> --eval_interval_secs
+# with these flags (its --dataset_split_name/--batch_size are named
+# --eval_split_name/--eval_batch_size here); the model comes from the chief's
+# model_spec.json, so no model flags are needed.
+flags.DEFINE_string("eval_split_name", "validation", "slim-med, evaluator task: "
+                    "the split evaluated.")
+flags.DEFINE_integer("eval_batch_size", 100, "slim-med, evaluator task: "
+                     "examples per batch.")
+flags.DEFINE_string("eval_dir", None, "slim-med, evaluator task: where reports "
+                    "and summaries go; default <train_dir>/eval_<split>.")
+flags.DEFINE_float("eval_interval_secs", 60, "slim-med, evaluator task: poll "
+                   "--train_dir this often and evaluate each new checkpoint once.")
+flags.DEFINE_float("timeout", None, "slim-med, evaluator task: stop after this "
+                   "many seconds without a new checkpoint (it stops anyway after "
+                   "the checkpoint of --max_number_of_steps).")
+flags.DEFINE_integer("max_num_batches", None, "slim-med, evaluator task: "
+                     "evaluate at most this many batches.")
+flags.DEFINE_enum("select_by", "kappa", ["kappa", "auc", "accuracy"],
+                  "slim-med, evaluator task: metric naming the best checkpoint.")
+flags.DEFINE_integer("bootstrap", 0, "slim-med, evaluator task: resamples for "
+                     "95% confidence intervals.")
+flags.DEFINE_float("threshold", 0.5, "slim-med, evaluator task: decision "
+                   "threshold of binary and multi-label tasks.")
+flags.DEFINE_integer("top_k", 5, "slim-med, evaluator task: k of top-k accuracy.")
 
 # --- Optimization (TF-Slim) ---
 flags.DEFINE_float("weight_decay", 0.00004, "The weight decay on the model weights.")
@@ -219,21 +253,71 @@ def flag_values(f=FLAGS):
   return {name: f[name].value for name in TRAINING_FLAGS}
 
 
+def run_evaluator():
+  """The evaluator task: continuous evaluation of the chief's checkpoints."""
+  from evaluation import checkpoints, evaluate
+  if next(checkpoints.new_checkpoints(FLAGS.train_dir, FLAGS.eval_interval_secs,
+                                      FLAGS.timeout), None) is None:
+    return   # no checkpoint came within --timeout (logged)
+  evaluate.run(evaluate.EvalOptions(
+      checkpoint_path=FLAGS.train_dir, dataset_dir=FLAGS.dataset_dir,
+      dataset_name=FLAGS.dataset_name, dataset_split_name=FLAGS.eval_split_name,
+      eval_dir=FLAGS.eval_dir, batch_size=FLAGS.eval_batch_size,
+      max_num_batches=FLAGS.max_num_batches,
+      num_preprocessing_threads=FLAGS.num_preprocessing_threads,
+      eval_interval_secs=FLAGS.eval_interval_secs, timeout=FLAGS.timeout,
+      last_step=FLAGS.max_number_of_steps, select_by=FLAGS.select_by,
+      bootstrap=FLAGS.bootstrap, threshold=FLAGS.threshold, top_k=FLAGS.top_k,
+      progress=False))
+
+
+def resolve_cluster():
+  """This process's cluster (TF_CONFIG, else the host flags), with TF-Slim's
+  cluster flags set from it; None for a single machine. Mistakes are one line."""
+  from datasets import dataset_factory
+  from deployment import cluster as cluster_lib
+  try:
+    cluster = cluster_lib.resolve(os.environ, FLAGS.ps_hosts, FLAGS.worker_hosts,
+                                  FLAGS.job_name, FLAGS.task)
+    if cluster is None or cluster.role == "evaluator":
+      return cluster
+    cluster_lib.check_flags(cluster, FLAGS.num_ps_tasks, FLAGS.worker_replicas,
+                            FLAGS.master)
+    if cluster.role != "ps":   # every worker needs shards of its own
+      cluster_lib.worker_split(cluster, dataset_factory.get_split(
+          FLAGS.dataset_name, FLAGS.dataset_split_name, FLAGS.dataset_dir))
+  except ValueError as err:
+    sys.exit("train_image_classifier.py: %s" % err)
+  cluster.scratch_dir = FLAGS.worker_scratch_dir
+  FLAGS.num_ps_tasks = cluster.num_ps
+  if cluster.mode == "ps":   # TF-Slim's meaning: replicas sharing the ps
+    FLAGS.worker_replicas = cluster.num_workers
+  logging.info("Cluster from %s: %s %s:%d of %d training workers and %d ps tasks "
+               "(%s)", cluster.source, cluster.role, cluster.task_type,
+               cluster.task_index, cluster.num_workers, cluster.num_ps,
+               "parameter servers" if cluster.mode == "ps"
+               else "MultiWorkerMirroredStrategy")
+  return cluster
+
+
 def main(unused_argv):
   if not FLAGS.dataset_dir:
     raise app.UsageError("You must supply the dataset directory with --dataset_dir")
-  if FLAGS.job_name:
-    from deployment import model_deploy
-    server = model_deploy.make_cluster_server(FLAGS.ps_hosts, FLAGS.worker_hosts,
-                                              FLAGS.job_name, FLAGS.task)
-    if FLAGS.job_name == "ps":
-      logging.info("Parameter server %d serving at %s", FLAGS.task, server.target)
+  cluster = resolve_cluster()
+  if cluster is not None and cluster.role == "evaluator":
+    run_evaluator()
+    return
+  if cluster is not None and cluster.mode == "ps":
+    from deployment import cluster as cluster_lib
+    server = cluster_lib.start_server(cluster)
+    if cluster.role == "ps":
+      logging.info("Parameter server %d serving at %s until killed",
+                   cluster.task_index, server.target)
       server.join()
       return
     FLAGS.master = server.target
-    if not FLAGS.num_ps_tasks:
-      FLAGS.num_ps_tasks = len(FLAGS.ps_hosts)
-  result = train.build_and_train(config_from_flags(FLAGS))
+  config = dataclasses.replace(config_from_flags(FLAGS), cluster=cluster)
+  result = train.build_and_train(config)
   logging.info("Training finished: %s", result)
 
 

@@ -33,7 +33,7 @@ class Config:
   dataset_dir: str
   output_dir: Optional[str] = None       # default <dataset_dir>/tfrecords
   layout: Optional[str] = None           # default: dataset_name
-  num_shards: int = 4
+  num_shards: int = 24                   # divides 1-4, 6, 8, 12, 24 workers
   validation_size: float = 0.2
   test_size: float = 0.0
   random_seed: int = 0

@@ -9,9 +9,12 @@ connects to ``--master``. ``--sync_replicas`` wraps the optimizer in
 ``SyncReplicasOptimizer`` (see training/train.py).
 """
 import dataclasses
-from typing import Callable, List
+from typing import Callable, List, Optional
 
 from tf_compat import tf
+
+
+STOP_GRACE_PERIOD_SECS = 3
 
 
 @dataclasses.dataclass
@@ -23,10 +26,20 @@ class DeploymentConfig:
   num_ps_tasks: int = 0
   worker_job_name: str = "worker"
   ps_job_name: str = "ps"
+  # slim-med: task index of this worker in its job (default replica_id; a
+  # cluster with a 'chief' job has replica 0 = chief:0, replica 1 = worker:0).
+  worker_task: Optional[int] = None
+  # MonitoredTrainingSession's wait for threads at the end (TensorFlow's
+  # default is 120 s: SyncReplicasOptimizer's token-queue thread kept the
+  # chief that long after its last step). Threads still running after it are
+  # abandoned and the session close cancels what they wait on.
+  stop_grace_period_secs: Optional[int] = None
 
   def __post_init__(self):
     if self.num_clones < 1:
       raise ValueError("--num_clones must be >= 1")
+    if self.stop_grace_period_secs is None:
+      self.stop_grace_period_secs = STOP_GRACE_PERIOD_SECS
     if self.num_replicas > 1 and self.num_ps_tasks < 1:
       raise ValueError("--worker_replicas > 1 needs --num_ps_tasks >= 1 (the "
                        "shared variables live on parameter servers)")
@@ -37,7 +50,8 @@ class DeploymentConfig:
 
   def _worker_prefix(self) -> str:
     if self.num_ps_tasks > 0:
-      return "/job:%s/task:%d" % (self.worker_job_name, self.replica_id)
+      task = self.replica_id if self.worker_task is None else self.worker_task
+      return "/job:%s/task:%d" % (self.worker_job_name, task)
     return ""
 
   def clone_device(self, index: int) -> str:

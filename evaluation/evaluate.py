@@ -55,6 +55,9 @@ class EvalOptions:
   master: str = ""
   eval_interval_secs: Optional[float] = None   # set -> continuous mode
   timeout: Optional[float] = None
+  # Continuous mode: stop after evaluating a checkpoint of this global step or
+  # later (training's --max_number_of_steps; a cluster's evaluator task).
+  last_step: Optional[int] = None
   all_checkpoints: bool = False
   select_by: str = "kappa"
   bootstrap: int = 0
@@ -251,6 +254,9 @@ def run(options: EvalOptions) -> Dict:
       if not math.isnan(value) and (best is None or value > best[0]):
         best = (value, result)
       _write_summary(eval_dir, results, best, options.select_by)
+      if options.last_step is not None and step >= options.last_step:
+        logging.info("Evaluated the final checkpoint (step %d); stopping.", step)
+        break
     if best is not None:
       name = ("mean AUC over findings" if config.multilabel
               else options.select_by)

@@ -32,6 +32,8 @@ from tf_slim.nets import resnet_v1
 from tf_slim.nets import resnet_v2
 from tf_slim.nets import vgg
 
+from nets import tiny
+
 
 @dataclasses.dataclass(frozen=True)
 class NetSpec:
@@ -81,6 +83,9 @@ NETWORKS = {
                              "resnet_v2_101", ("resnet_v2_101/logits",), "inception"),
     "resnet_v2_152": NetSpec(resnet_v2.resnet_v2_152, resnet_v2.resnet_arg_scope, 299,
                              "resnet_v2_152", ("resnet_v2_152/logits",), "inception"),
+    # slim-med: CI-sized (two convolutions; no published checkpoint).
+    "tiny_cnn": NetSpec(tiny.tiny_cnn, tiny.tiny_cnn_arg_scope, 32, "TinyCNN",
+                        ("TinyCNN/Logits",), "inception"),
 }
 
 

@@ -6,18 +6,12 @@ variables before the first step (0.5-0.7 s of a short run, and a
 ``model.ckpt-0`` TF-Slim never wrote), and with ``--sync_replicas`` closing
 the session waited the default ``stop_grace_period_secs`` (120 s) for
 SyncReplicasOptimizer's token queue-runner thread, which only stops once the
-session is closed.
+session is closed (now model_deploy.STOP_GRACE_PERIOD_SECS).
 """
 from tensorflow.python.framework import meta_graph
 from tensorflow.python.training import training_util
 
 from tf_compat import tf
-
-# Threads still running this long after training stops are abandoned
-# (MonitoredSession joins with ignore_live_threads=True) and the session close
-# that follows cancels what they wait on.
-STOP_GRACE_PERIOD_SECS = 2
-
 
 class CheckpointSaverHook(tf.compat.v1.train.CheckpointSaverHook):
   """TensorFlow's hook without the step-0 checkpoint: checkpoints every

@@ -25,6 +25,7 @@ TrainingDivergedError; no checkpoint is written after it, so the last good
 checkpoint in train_dir stays the latest.
 """
 import dataclasses
+import sys
 import time
 from typing import Optional
 
@@ -32,6 +33,7 @@ from absl import logging
 
 from tf_compat import slim, tf
 from datasets import dataset_factory
+from deployment import cluster as cluster_lib
 from deployment import input_pipeline
 from deployment import model_deploy
 from nets import model_spec
@@ -100,6 +102,9 @@ class TrainConfig:
   mixed_precision: bool = False
   xla: bool = False
   flag_values: dict = dataclasses.field(default_factory=dict)
+  # deployment.cluster.ClusterConfig from TF_CONFIG or --ps_hosts/--worker_hosts
+  # (None: TF-Slim's --master/--task/--num_ps_tasks or a single machine).
+  cluster: Optional[object] = None
 
 
 def _strip_clone(name):
@@ -174,6 +179,8 @@ def build_and_train(config: TrainConfig):
   precision_lib.log(precision)
   split = dataset_factory.get_split(config.dataset_name, config.dataset_split_name,
                                     config.dataset_dir)
+  if config.cluster is not None:   # this worker's shards
+    split = cluster_lib.worker_split(config.cluster, split)
   net = nets_factory.get_spec(config.model_name)
   # The model contract, resolved once: the graph below, eval, predict, export
   # and a resumed run are all built from it.
@@ -198,6 +205,8 @@ def build_and_train(config: TrainConfig):
       num_clones=config.num_clones, clone_on_cpu=config.clone_on_cpu,
       replica_id=config.task, num_replicas=config.worker_replicas,
       num_ps_tasks=config.num_ps_tasks)
+  if config.cluster is not None:
+    deploy = cluster_lib.deployment(config.cluster, deploy, config)
   if deploy.is_chief:
     provenance.write(config.train_dir, config.flag_values or dataclasses.asdict(config),
                      split.dataset_dir,
@@ -209,6 +218,11 @@ def build_and_train(config: TrainConfig):
                                    sync_replicas=config.sync_replicas,
                                    replicas_to_aggregate=config.replicas_to_aggregate,
                                    max_number_of_steps=config.max_number_of_steps)
+  if config.cluster is not None and config.cluster.mode == "mwms":
+    # No ps job: all-reduce between workers (training/multi_worker.py).
+    from training import multi_worker
+    return multi_worker.train(config, split, spec, net, loss_config, opt_params,
+                              latest, sys.modules[__name__])
 
   with tf.Graph().as_default() as graph:
     if config.seed is not None:
@@ -337,9 +351,13 @@ def build_and_train(config: TrainConfig):
           config.train_dir, save_secs=config.save_interval_secs, scaffold=scaffold,
           save_graph_def=config.save_graph))
     session_config = precision_lib.session_config(precision)
+    if config.cluster is not None:
+      session_config.device_filters.extend(config.cluster.device_filters())
     if config.xla:
       session_config.graph_options.optimizer_options.global_jit_level = (
           tf.compat.v1.OptimizerOptions.ON_1)
+    if config.cluster is not None and not deploy.is_chief:
+      cluster_lib.wait_for_chief(config.master, session_config)
     log_hook = _LogHook(config.log_every_n_steps,
                         config.batch_size * config.num_clones,
                         config.max_number_of_steps)
@@ -354,7 +372,7 @@ def build_and_train(config: TrainConfig):
           save_summaries_secs=config.save_summaries_secs,
           log_step_count_steps=None, config=session_config,
           save_graph_def=config.save_graph,
-          stop_grace_period_secs=session_hooks.STOP_GRACE_PERIOD_SECS) as sess:
+          stop_grace_period_secs=deploy.stop_grace_period_secs) as sess:
         while not sess.should_stop():
           loss, step = sess.run([loss_after, step_after])
           steps_run += 1

@@ -21,7 +21,11 @@ OURS = """depth_multiplier class_weights balanced_sampling focal_gamma freeze_ba
 mixed_precision xla flip rotation_degrees shift_fraction brightness_delta
 contrast_range per_image_standardization""".split()
 # Used by main() to start a cluster server, not by the training config.
-MAIN_ONLY = {"ps_hosts", "worker_hosts", "job_name"}
+# Read by main: the cluster (with TF_CONFIG) and the evaluator task's eval run.
+MAIN_ONLY = {"ps_hosts", "worker_hosts", "job_name", "worker_scratch_dir",
+             "eval_split_name", "eval_batch_size", "eval_dir", "eval_interval_secs",
+             "timeout", "max_num_batches", "select_by", "bootstrap", "threshold",
+             "top_k"}
 
 
 @pytest.fixture

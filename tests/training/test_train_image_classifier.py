@@ -203,8 +203,6 @@ def test_clones_multilabel_moving_averages(tmp_path):
 # SyncReplicasOptimizer's token queue runner reports TensorFlow's own
 # CancelledError from its thread when the session closes.
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
-@pytest.mark.skipif(not os.environ.get("SLIM_MED_CLUSTER_TESTS"),
-                    reason="~1-3 min over gRPC; set SLIM_MED_CLUSTER_TESTS=1")
 def test_cluster_clones_multilabel_moving_averages(tmp_path):
   """The same run with one parameter server + one worker (in-process gRPC
   servers), replica device setter and synchronous replicas."""
