@@ -30,8 +30,7 @@ from absl import logging
 
 from tf_compat import tf, slim
 from deployment import cluster as cluster_lib
-from deployment import input_pipeline, model_deploy
-from nets import nets_factory
+from deployment import model_deploy
 from training import optimizers, restore
 
 
@@ -109,33 +108,14 @@ def train(config, split, spec, net, loss_config, opt_params, latest, train_lib):
       tf.compat.v1.set_random_seed(config.seed)
     with strategy.scope():
       global_step = tf.compat.v1.train.get_or_create_global_step()
-      network_fn = nets_factory.get_network_fn(
-          spec.model_name, num_classes=spec.num_outputs,
-          weight_decay=config.weight_decay, is_training=True,
-          depth_multiplier=spec.depth_multiplier,
-          batch_norm_decay=config.batch_norm_decay)
-      dataset = input_pipeline.make_dataset(
-          split, spec.preprocess_fn(is_training=True), spec.image_size,
-          config.batch_size, is_training=True, num_readers=config.num_readers,
-          num_parallel_calls=config.num_preprocessing_threads,
-          labels_offset=config.labels_offset, seed=config.seed,
-          balanced_sampling=config.balanced_sampling)
-      iterator = tf.compat.v1.data.make_one_shot_iterator(dataset)
+      network_fn, iterator = train_lib.network_and_inputs(config, spec, split)
       learning_rate = optimizers.configure_learning_rate(
           split.num_samples, global_step, opt_params)
       optimizer = optimizers.configure_optimizer(learning_rate, opt_params)
       var_list_scopes = config.trainable_scopes
 
-      def clone_fn(unused_index):
-        batch = iterator.get_next()
-        images, labels = batch["images"], batch["labels"]
-        logits, end_points = network_fn(images)
-        if "AuxLogits" in end_points and config.aux_loss_weight:
-          loss_config.add(end_points["AuxLogits"], labels,
-                          loss_weight=config.aux_loss_weight, scope="aux_loss")
-        loss_config.add(logits, labels, scope="loss")
-        return {"images": images, "labels": labels, "logits": logits,
-                "end_points": end_points}
+      clone_fn = train_lib.make_clone_fn(iterator, network_fn, loss_config,
+                                         config.aux_loss_weight)
 
       # call_for_each_replica would run AutoGraph over the whole net (minutes
       # of graph building); the step is plain graph code.

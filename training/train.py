@@ -166,6 +166,50 @@ class _LogHook(tf.compat.v1.train.SessionRunHook):
     self._last = (now, step)
 
 
+def network_and_inputs(config: TrainConfig, spec, split, deploy=None):
+  """The training net fn (frozen batch norm outside --trainable_scopes with
+  --freeze_batch_norm) and the iterator over training batches, built from the
+  model spec: one build for the local, ps and all-reduce paths."""
+  bn_training_scopes = None   # None: batch norm follows is_training (TF-Slim)
+  if config.freeze_batch_norm and config.trainable_scopes:
+    bn_training_scopes = restore.split_scopes(config.trainable_scopes)
+  network_fn = nets_factory.get_network_fn(
+      spec.model_name, num_classes=spec.num_outputs,
+      weight_decay=config.weight_decay, is_training=True,
+      depth_multiplier=spec.depth_multiplier,
+      batch_norm_decay=config.batch_norm_decay,
+      batch_norm_training_scopes=bn_training_scopes)
+  network_fn.batch_norm_training_scopes = bn_training_scopes
+  device = deploy.inputs_device() if deploy is not None else None
+  with tf.device(device):
+    dataset = input_pipeline.make_dataset(
+        split, spec.preprocess_fn(is_training=True), spec.image_size,
+        config.batch_size, is_training=True, num_readers=config.num_readers,
+        num_parallel_calls=config.num_preprocessing_threads,
+        labels_offset=config.labels_offset, seed=config.seed,
+        balanced_sampling=config.balanced_sampling)
+    iterator = tf.compat.v1.data.make_one_shot_iterator(dataset)
+  return network_fn, iterator
+
+
+def make_clone_fn(iterator, network_fn, loss_config, aux_loss_weight):
+  """clone_fn(index) for model_deploy.create_clones: one batch through the net,
+  the losses added (AuxLogits weighted by ``aux_loss_weight``)."""
+
+  def clone_fn(unused_index):
+    batch = iterator.get_next()
+    images, labels = batch["images"], batch["labels"]
+    logits, end_points = network_fn(images)
+    if "AuxLogits" in end_points and aux_loss_weight:
+      loss_config.add(end_points["AuxLogits"], labels,
+                      loss_weight=aux_loss_weight, scope="aux_loss")
+    loss_config.add(logits, labels, scope="loss")
+    return {"images": images, "labels": labels, "logits": logits,
+            "end_points": end_points}
+
+  return clone_fn
+
+
 def build_and_train(config: TrainConfig):
   """Trains; returns {'global_step', 'loss'} of the last step and 'steps_run'."""
   if not config.train_dir:
@@ -196,7 +240,6 @@ def build_and_train(config: TrainConfig):
   latest = tf.train.latest_checkpoint(config.train_dir)
   if latest:
     model_spec.check_resume(spec, config.train_dir)   # before anything is written
-  num_classes = spec.num_outputs
   loss_config = losses_lib.LossConfig(split, config.class_weights,
                                       config.label_smoothing, config.focal_gamma,
                                       config.aux_loss_weight,
@@ -229,36 +272,10 @@ def build_and_train(config: TrainConfig):
       tf.compat.v1.set_random_seed(config.seed)
     with model_deploy.device_scope(deploy):
       global_step = tf.compat.v1.train.get_or_create_global_step()
-      bn_training_scopes = None   # None: batch norm follows is_training (TF-Slim)
-      if config.freeze_batch_norm and config.trainable_scopes:
-        bn_training_scopes = restore.split_scopes(config.trainable_scopes)
-      network_fn = nets_factory.get_network_fn(
-          spec.model_name, num_classes=num_classes,
-          weight_decay=config.weight_decay, is_training=True,
-          depth_multiplier=spec.depth_multiplier,
-          batch_norm_decay=config.batch_norm_decay,
-          batch_norm_training_scopes=bn_training_scopes)
+      network_fn, iterator = network_and_inputs(config, spec, split, deploy)
       image_size = spec.image_size
-      preprocess_fn = spec.preprocess_fn(is_training=True)
-      with tf.device(deploy.inputs_device()):
-        dataset = input_pipeline.make_dataset(
-            split, preprocess_fn, image_size, config.batch_size, is_training=True,
-            num_readers=config.num_readers,
-            num_parallel_calls=config.num_preprocessing_threads,
-            labels_offset=config.labels_offset, seed=config.seed,
-            balanced_sampling=config.balanced_sampling)
-        iterator = tf.compat.v1.data.make_one_shot_iterator(dataset)
-
-      def clone_fn(unused_index):
-        batch = iterator.get_next()
-        images, labels = batch["images"], batch["labels"]
-        logits, end_points = network_fn(images)
-        if "AuxLogits" in end_points and config.aux_loss_weight:
-          loss_config.add(end_points["AuxLogits"], labels,
-                          loss_weight=config.aux_loss_weight, scope="aux_loss")
-        loss_config.add(logits, labels, scope="loss")
-        return {"images": images, "labels": labels, "logits": logits,
-                "end_points": end_points}
+      clone_fn = make_clone_fn(iterator, network_fn, loss_config,
+                               config.aux_loss_weight)
 
       try:
         clones = model_deploy.create_clones(deploy, clone_fn)
@@ -283,9 +300,10 @@ def build_and_train(config: TrainConfig):
 
       update_ops = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS,
                                                first_scope or None)
-      if bn_training_scopes is not None:
+      if network_fn.batch_norm_training_scopes is not None:
         trained, frozen = nets_factory.check_batch_norm_modes(
-            slim.get_model_variables(), update_ops, bn_training_scopes)
+            slim.get_model_variables(), update_ops,
+            network_fn.batch_norm_training_scopes)
         logging.info("--freeze_batch_norm: %d batch-norm layers in inference "
                      "mode, %d (inside --trainable_scopes) in training mode",
                      len(frozen), len(trained))
