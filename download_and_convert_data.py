@@ -107,19 +107,6 @@ def _window(text):
   return [center, width]
 
 
-def _beam_convert(runner):
-  try:
-    from datasets import beam_convert
-  except ImportError as err:
-    if "apache_beam" not in str(err):
-      raise
-    raise convert.ConversionError(
-        "--runner=%s needs Apache Beam, which is not installed: pip install -e "
-        "'.[beam]' (or drop --runner to convert with local worker processes)"
-        % runner) from None
-  return beam_convert
-
-
 def main(argv):
   if len(argv) > 1 and not FLAGS.runner:
     raise app.UsageError("Unexpected arguments: %s (Beam pipeline options "
@@ -143,7 +130,7 @@ def main(argv):
       modality=FLAGS.modality, overwrite=FLAGS.overwrite, strict=FLAGS.strict,
       progress=FLAGS.progress)
   if FLAGS.runner:
-    result = _beam_convert(FLAGS.runner).run(
+    result = convert.beam_runner(FLAGS.runner).run(
         config, FLAGS.runner, pipeline_args=argv[1:],
         direct_num_workers=FLAGS.direct_num_workers or FLAGS.num_workers)
   else:

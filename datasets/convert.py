@@ -620,3 +620,18 @@ def finish(planned: Plan, stats: Sequence[writer.ShardStats], seconds: float,
   info_lib.write(info, output_dir)   # last: its presence marks a finished run
   _remove(output_dir, [writer.STATE_DIR])
   return result
+
+
+def beam_runner(runner: str):
+  """datasets.beam_convert, imported only when --runner asks for Beam; a
+  missing Apache Beam is one line naming the extra."""
+  try:
+    from datasets import beam_convert
+  except ImportError as err:
+    if "apache_beam" not in str(err):
+      raise
+    raise ConversionError(
+        "--runner=%s needs Apache Beam, which is not installed: pip install -e "
+        "'.[beam]' (or drop --runner to convert with local worker processes)"
+        % runner) from None
+  return beam_convert

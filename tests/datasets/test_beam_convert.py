@@ -147,14 +147,12 @@ def test_without_runner_beam_is_not_imported(make_demo, tmp_path):
 
 
 def test_runner_without_beam_is_one_line_naming_the_extra(monkeypatch):
-  sys.path.insert(0, REPO)
-  import download_and_convert_data as script
   monkeypatch.setitem(sys.modules, "apache_beam", None)   # as if not installed
   monkeypatch.delitem(sys.modules, "datasets.beam_convert", raising=False)
   import datasets
   monkeypatch.delattr(datasets, "beam_convert", raising=False)
   with pytest.raises(convert.ConversionError) as err:
-    script._beam_convert("DirectRunner")
+    convert.beam_runner("DirectRunner")
   assert "--runner=DirectRunner" in str(err.value) and "'.[beam]'" in str(err.value)
   assert "\n" not in str(err.value)
 
