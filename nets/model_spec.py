@@ -53,7 +53,7 @@ OPTION_FLAGS = {
 # Conversion settings whose difference makes a dataset's images unlike the
 # training images (``imaging`` keys).
 IMAGING_KEYS = ("resize", "crop_black_borders", "grayscale", "ben_graham",
-                "channels", "dicom_window", "intensity_range")
+                "channels", "dicom_window", "dicom_fallback", "intensity_range")
 
 
 @dataclasses.dataclass
@@ -312,6 +312,8 @@ def check_dataset(spec: ModelSpec, info, where: str) -> None:
     return
   imaging = dict(info.preprocessing or {})
   for key in IMAGING_KEYS:
+    if key.startswith("dicom_") and getattr(info, "source_layout", "") != "dicom":
+      continue   # settings that only act on DICOM files
     if key in spec.imaging or key in imaging:
       mine, theirs = spec.imaging.get(key), imaging.get(key)
       if not _same(mine, theirs):
