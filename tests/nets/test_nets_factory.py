@@ -118,7 +118,7 @@ def _build(name, num_classes, size, **kwargs):
   return logits, end_points, variables, regularizers
 
 
-def test_every_issue_net_is_registered():
+def test_every_tf_slim_net_is_registered():
   assert set(nets_factory.names()) >= set(OFFICIAL_VARIABLES)
 
 

@@ -1,4 +1,4 @@
-"""End-to-end training: the two issue-4 fine-tuning commands, frozen variables,
+"""End-to-end training: the two TF-Slim fine-tuning commands of the README, frozen variables,
 resume, NaN stop, summaries, provenance, clones + multi-label, and learning.
 
 Sizes: InceptionV3 at depth_multiplier 0.1 and 107 px (the smallest input for
@@ -69,9 +69,10 @@ def _scalars(train_dir):
   return values
 
 
-def test_issue4_command_1_fine_tunes_heads_only(tmp_path, data):
+def test_tf_slim_command_1_fine_tunes_heads_only(tmp_path, data):
   train_dir = str(tmp_path / "train")
-  # Issue 4's first command; only --max_number_of_steps shrinks, SMALL added.
+  # TF-Slim's head-only fine-tune command (README); only --max_number_of_steps
+  # shrinks, SMALL added.
   args = ["--train_dir=" + train_dir, "--dataset_name=diabetic",
           "--dataset_split_name=train", "--dataset_dir=" + data["dataset_dir"],
           "--model_name=inception_v3", "--checkpoint_path=" + data["pretrained"],
@@ -158,9 +159,9 @@ def test_issue4_command_1_fine_tunes_heads_only(tmp_path, data):
              if np.issubdtype(np.asarray(v).dtype, np.floating))
 
 
-def test_issue4_command_2_with_frozen_batch_norm(tmp_path, data):
+def test_tf_slim_command_2_with_frozen_batch_norm(tmp_path, data):
   train_dir = str(tmp_path / "train")
-  # Issue 4's second command (it has no step limit: one is added).
+  # TF-Slim's full fine-tune command (it has no step limit: one is added).
   args = ["--train_dir=" + train_dir, "--dataset_name=diabetic",
           "--dataset_split_name=train", "--dataset_dir=" + data["dataset_dir"],
           "--model_name=inception_v3", "--checkpoint_path=" + data["pretrained"],
