@@ -24,6 +24,7 @@ A NaN or Inf loss stops training before that step's weight update with
 TrainingDivergedError; no checkpoint is written after it, so the last good
 checkpoint in train_dir stays the latest.
 """
+import contextlib
 import dataclasses
 import sys
 import time
@@ -180,8 +181,9 @@ def network_and_inputs(config: TrainConfig, spec, split, deploy=None):
       batch_norm_decay=config.batch_norm_decay,
       batch_norm_training_scopes=bn_training_scopes)
   network_fn.batch_norm_training_scopes = bn_training_scopes
-  device = deploy.inputs_device() if deploy is not None else None
-  with tf.device(device):
+  placement = (tf.device(deploy.inputs_device()) if deploy is not None
+               else contextlib.nullcontext())
+  with placement:
     dataset = input_pipeline.make_dataset(
         split, spec.preprocess_fn(is_training=True), spec.image_size,
         config.batch_size, is_training=True, num_readers=config.num_readers,
