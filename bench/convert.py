@@ -129,13 +129,18 @@ def _cpu_seconds():
   return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def _config(root, output_dir, image_size, image_format, num_workers):
+  from datasets import convert
+  return convert.Config(dataset_name="diabetic", dataset_dir=root,
+                        output_dir=output_dir, image_size=image_size,
+                        image_format=image_format, num_workers=num_workers,
+                        validation_size=0.0, num_shards=2, progress=False,
+                        overwrite=True)
+
+
 def ours(root, output_dir, image_size, image_format, num_workers):
   from datasets import convert
-  config = convert.Config(dataset_name="diabetic", dataset_dir=root,
-                          output_dir=output_dir, image_size=image_size,
-                          image_format=image_format, num_workers=num_workers,
-                          validation_size=0.0, num_shards=2, progress=False,
-                          overwrite=True)
+  config = _config(root, output_dir, image_size, image_format, num_workers)
   cpu = _cpu_seconds()
   result = convert.run(config)
   return result.written, result.seconds, _cpu_seconds() - cpu
@@ -143,12 +148,8 @@ def ours(root, output_dir, image_size, image_format, num_workers):
 
 def beam_way(root, output_dir, image_size, image_format, num_workers):
   """The same conversion on Beam's DirectRunner, num_workers processes."""
-  from datasets import beam_convert, convert
-  config = convert.Config(dataset_name="diabetic", dataset_dir=root,
-                          output_dir=output_dir, image_size=image_size,
-                          image_format=image_format, num_workers=num_workers,
-                          validation_size=0.0, num_shards=2, progress=False,
-                          overwrite=True)
+  from datasets import beam_convert
+  config = _config(root, output_dir, image_size, image_format, num_workers)
   cpu = _cpu_seconds()
   result = beam_convert.run(config, "DirectRunner", direct_num_workers=num_workers)
   return result.written, result.seconds, _cpu_seconds() - cpu

@@ -138,18 +138,8 @@ def train(config, split, spec, net, loss_config, opt_params, latest, train_lib):
           grad_updates = optimizer.apply_gradients(grads_and_vars,
                                                    global_step=global_step)
           train_op = tf.group(grad_updates, *update_ops)
-        labels, logits = first.outputs["labels"], first.outputs["logits"]
-        if split.multilabel:
-          accuracy = tf.reduce_mean(tf.cast(
-              tf.equal(tf.cast(logits > 0, tf.int64), labels), tf.float32))
-        else:
-          accuracy = tf.reduce_mean(tf.cast(
-              tf.equal(tf.argmax(logits, 1), labels), tf.float32))
-        reg = tf.compat.v1.losses.get_regularization_losses()
-        train_lib._add_summaries(total_loss, learning_rate, accuracy,
-                                 first.outputs["images"],
-                                 first.outputs["end_points"], config,
-                                 tf.add_n(reg) if reg else None, "")
+        train_lib.add_training_summaries(first, split.multilabel, total_loss,
+                                         learning_rate, config, "")
         return train_op, total_loss
 
       train_op, total_loss = strategy.extended.call_for_each_replica(replica_fn)

@@ -137,6 +137,24 @@ def _add_summaries(total_loss, learning_rate, accuracy, images, end_points,
       tf.compat.v1.summary.histogram(var.op.name, var)
 
 
+def add_training_summaries(first_clone, multilabel, total_loss, learning_rate,
+                           config, first_clone_scope):
+  """The run's TensorBoard summaries, with the first clone's batch accuracy
+  (every training path: local, ps, all-reduce)."""
+  labels = first_clone.outputs["labels"]
+  logits = first_clone.outputs["logits"]
+  if multilabel:
+    accuracy = tf.reduce_mean(tf.cast(
+        tf.equal(tf.cast(logits > 0, tf.int64), labels), tf.float32))
+  else:
+    accuracy = tf.reduce_mean(tf.cast(
+        tf.equal(tf.argmax(logits, 1), labels), tf.float32))
+  reg = tf.compat.v1.losses.get_regularization_losses()
+  _add_summaries(total_loss, learning_rate, accuracy, first_clone.outputs["images"],
+                 first_clone.outputs["end_points"], config,
+                 tf.add_n(reg) if reg else None, first_clone_scope)
+
+
 class _LogHook(tf.compat.v1.train.SessionRunHook):
   """Logs step, loss, images/s (and ETA) every ``every_n`` steps."""
 
@@ -344,18 +362,8 @@ def build_and_train(config: TrainConfig):
         loss_after = tf.identity(total_loss, name="train_loss")
         step_after = tf.identity(global_step.read_value(), name="step_after")
 
-      labels = first.outputs["labels"]
-      logits = first.outputs["logits"]
-      if split.multilabel:
-        accuracy = tf.reduce_mean(tf.cast(
-            tf.equal(tf.cast(logits > 0, tf.int64), labels), tf.float32))
-      else:
-        accuracy = tf.reduce_mean(tf.cast(
-            tf.equal(tf.argmax(logits, 1), labels), tf.float32))
-      reg = tf.compat.v1.losses.get_regularization_losses()
-      _add_summaries(total_loss, learning_rate, accuracy, first.outputs["images"],
-                     first.outputs["end_points"], config,
-                     tf.add_n(reg) if reg else None, first_scope)
+      add_training_summaries(first, split.multilabel, total_loss, learning_rate,
+                             config, first_scope)
 
     saver = tf.compat.v1.train.Saver(max_to_keep=config.max_checkpoints_to_keep,
                                      sharded=config.num_ps_tasks > 0)
