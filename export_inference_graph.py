@@ -18,7 +18,7 @@ from absl import app, flags
 
 import cli
 import inference_flags
-from evaluation import checkpoints as ckpt_lib
+from nets import checkpoints as ckpt_lib
 from evaluation import export
 from evaluation import predict
 

@@ -29,7 +29,8 @@ from tqdm import tqdm
 from tf_compat import tf
 from datasets import dataset_factory
 from deployment import input_pipeline
-from evaluation import checkpoints as ckpt_lib
+from evaluation import checkpoints as polling
+from nets import checkpoints as ckpt_lib
 from evaluation import metrics as metrics_lib
 from evaluation import model as model_lib
 from evaluation import reports
@@ -237,11 +238,9 @@ def run(options: EvalOptions) -> Dict:
       return {"results": results, "best": None}
     if options.all_checkpoints:
       found = ckpt_lib.list_checkpoints(options.checkpoint_path)
-      if not found:
-        ckpt_lib.resolve(options.checkpoint_path)   # raises the clear error
-      stream = iter(found)
+      stream = iter(found or [ckpt_lib.resolve(options.checkpoint_path)])
     else:
-      stream = ckpt_lib.new_checkpoints(options.checkpoint_path,
+      stream = polling.new_checkpoints(options.checkpoint_path,
                                         options.eval_interval_secs,
                                         options.timeout)
     best = None

@@ -201,7 +201,7 @@ def run(options: VisualizeOptions):
   Returns {id: (png path, Explanation)} and the list of failures.
   """
   from datasets import imaging
-  from evaluation import checkpoints as ckpt_lib
+  from nets import checkpoints as ckpt_lib
   from evaluation import predict
   checkpoint = ckpt_lib.resolve(options.checkpoint_path)
   config = predict.load_spec(checkpoint, options.model_overrides,

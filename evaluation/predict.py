@@ -19,7 +19,7 @@ from tqdm import tqdm
 from datasets import dataset_factory
 from datasets import dataset_info as info_lib
 from datasets import imaging
-from evaluation import checkpoints as ckpt_lib
+from nets import checkpoints as ckpt_lib
 from evaluation import metrics as metrics_lib
 from evaluation import model as model_lib
 from nets import model_spec

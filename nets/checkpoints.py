@@ -1,4 +1,12 @@
-"""Official TF-Slim ImageNet checkpoints, and STAND-INS for offline runs.
+"""Checkpoints: which file a path names, the official TF-Slim ImageNet
+checkpoints, and STAND-INS for offline runs.
+
+``resolve`` is THE rule for every ``--checkpoint_path`` (training's
+fine-tuning start, eval, predict, export, Grad-CAM): a checkpoint prefix
+(``model.ckpt-<step>``, or one of its ``.index``/``.data-*``/``.meta``
+files), a single-file V1 checkpoint (the official ``inception_v3.ckpt``),
+or a directory: its latest complete checkpoint by step, else its only V1
+``*.ckpt`` file.
 
 ``OFFICIAL_CHECKPOINTS`` lists where TF-Slim publishes the pretrained
 weights. Fine-tuning scripts download ``inception_v3_2016_08_28.tar.gz`` from
@@ -12,7 +20,8 @@ whole fine-tuning path (restore with --checkpoint_exclude_scopes,
 never use it for real fine-tuning.
 """
 import os
-from typing import Optional
+import re
+from typing import List, Optional
 
 import numpy as np
 
@@ -35,6 +44,81 @@ OFFICIAL_CHECKPOINTS = {
     "vgg_16": (_BASE_URL + "vgg_16_2016_08_28.tar.gz", "vgg_16.ckpt"),
     "vgg_19": (_BASE_URL + "vgg_19_2016_08_28.tar.gz", "vgg_19.ckpt"),
 }
+
+
+_SUFFIX = re.compile(r"\.(index|meta|data-\d+-of-\d+)$")
+_STEP = re.compile(r"-(\d+)$")
+
+
+def step_of(prefix: str) -> int:
+  """The global step in a checkpoint name (``model.ckpt-500`` -> 500), else -1."""
+  match = _STEP.search(prefix)
+  return int(match.group(1)) if match else -1
+
+
+def prefix_of(path: str) -> str:
+  """``model.ckpt-5.index`` / ``.meta`` / ``.data-00000-of-00001`` -> ``model.ckpt-5``."""
+  return _SUFFIX.sub("", path)
+
+
+def list_checkpoints(directory: str) -> List[str]:
+  """Every complete V2 checkpoint in ``directory`` (its ``.index`` exists),
+  from the files and from the ``checkpoint`` state file, by step."""
+  found = set()
+  for index in tf.io.gfile.glob(os.path.join(directory, "*.index")):
+    found.add(prefix_of(index))
+  state = tf.train.get_checkpoint_state(directory)
+  if state is not None:
+    for path in list(state.all_model_checkpoint_paths) + [state.model_checkpoint_path]:
+      if path:
+        if not os.path.isabs(path) and "://" not in path:
+          path = os.path.join(directory, path)
+        if tf.io.gfile.exists(path + ".index"):
+          found.add(path)
+  return sorted(found, key=lambda p: (step_of(p), p))
+
+
+def latest(directory: str) -> Optional[str]:
+  """The newest complete checkpoint of ``directory``; else its only V1
+  ``*.ckpt`` file (an unpacked official archive); else None."""
+  found = list_checkpoints(directory)
+  if found:
+    return found[-1]
+  single = [path for path in tf.io.gfile.glob(os.path.join(directory, "*.ckpt"))
+            if not tf.io.gfile.isdir(path)]
+  return single[0] if len(single) == 1 else None
+
+
+def resolve(path: str, flag: str = "--checkpoint_path") -> str:
+  """The checkpoint ``path`` names (see the module doc); a mistake is a
+  ValueError / FileNotFoundError naming ``flag`` and what to pass."""
+  if not path:
+    raise ValueError("%s is empty; pass a checkpoint file or a train_dir" % flag)
+  if tf.io.gfile.isdir(path):
+    found = latest(path)
+    if found is None:
+      raise FileNotFoundError(
+          "%s=%s holds no checkpoint (no model.ckpt-<step>.index, no single "
+          "*.ckpt file); pass the train_dir of train_image_classifier.py or a "
+          "checkpoint file, e.g. %s/inception_v3.ckpt unpacked from "
+          "inception_v3_2016_08_28.tar.gz" % (flag, path, path.rstrip("/")))
+    return found
+  prefix = prefix_of(path)
+  if tf.io.gfile.exists(prefix + ".index"):
+    return prefix
+  if prefix == path and tf.io.gfile.exists(path):
+    return path   # a single-file V1 checkpoint
+  raise FileNotFoundError(
+      "%s=%s does not exist (neither the file nor %s.index); pass "
+      "<train_dir>/model.ckpt-<step>, a train_dir, or an unpacked official "
+      "checkpoint such as inception_v3.ckpt" % (flag, path, prefix))
+
+
+def checkpoint_dir(path: str) -> str:
+  """The directory a checkpoint path (or a train_dir) lives in."""
+  if tf.io.gfile.isdir(path):
+    return path
+  return os.path.dirname(prefix_of(path)) or "."
 
 
 def _build_size(spec, image_size: Optional[int]) -> int:

@@ -328,12 +328,6 @@ def check_dataset(spec: ModelSpec, info, where: str) -> None:
                     spec.image_size)
 
 
-def checkpoint_dir(checkpoint_path: str) -> str:
-  if _gfile().isdir(checkpoint_path):
-    return checkpoint_path
-  return os.path.dirname(checkpoint_path) or "."
-
-
 def for_inference(checkpoint_path: str, overrides: Optional[Dict] = None,
                   info=None, flag_names: Optional[Dict[str, str]] = None
                   ) -> ModelSpec:
@@ -348,7 +342,8 @@ def for_inference(checkpoint_path: str, overrides: Optional[Dict] = None,
   ``build`` training uses); else the flags alone (a checkpoint made elsewhere).
   """
   overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
-  directory = checkpoint_dir(checkpoint_path)
+  from nets import checkpoints   # TensorFlow; this module imports without it
+  directory = checkpoints.checkpoint_dir(checkpoint_path)
   spec = read(directory)
   if spec is not None:
     where = spec_path(directory)

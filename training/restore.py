@@ -11,6 +11,7 @@ from typing import Iterable, List, Optional, Sequence
 from absl import logging
 
 from tf_compat import slim, tf
+from nets import checkpoints
 
 
 class CheckpointMismatchError(ValueError):
@@ -30,26 +31,6 @@ def _in_scopes(name: str, scopes: Sequence[str]) -> bool:
   return any(name == s or name.startswith(s.rstrip("/") + "/") for s in scopes)
 
 
-def resolve_checkpoint(path: str) -> str:
-  """A directory -> its latest checkpoint; a file/prefix -> itself."""
-  if not path:
-    raise ValueError("empty --checkpoint_path")
-  if tf.io.gfile.isdir(path):
-    latest = tf.train.latest_checkpoint(path)
-    if not latest:
-      raise FileNotFoundError(
-          "--checkpoint_path=%s is a directory without a checkpoint (no "
-          "'checkpoint' index file naming one); pass the checkpoint file, "
-          "e.g. %s/inception_v3.ckpt" % (path, path.rstrip("/")))
-    return latest
-  if tf.io.gfile.exists(path) or tf.io.gfile.exists(path + ".index"):
-    return path
-  raise FileNotFoundError(
-      "--checkpoint_path=%s does not exist (neither the file nor %s.index); "
-      "download and unpack the checkpoint, e.g. inception_v3_2016_08_28.tar.gz "
-      "-> inception_v3.ckpt" % (path, path))
-
-
 def variables_to_restore(exclude_scopes=(), variables=None):
   """Model variables outside ``exclude_scopes`` (by op name)."""
   exclude_scopes = split_scopes(exclude_scopes)
@@ -66,7 +47,7 @@ def build_restore_map(checkpoint_path: str, exclude_scopes=(),
   Raises CheckpointMismatchError on shape mismatches (always) and on
   variables missing from the checkpoint (unless ``ignore_missing_vars``).
   """
-  path = resolve_checkpoint(checkpoint_path)
+  path = checkpoints.resolve(checkpoint_path)
   reader = tf.compat.v1.train.NewCheckpointReader(path)
   shapes = reader.get_variable_to_shape_map()
   restore, missing, mismatched = {}, [], []

@@ -1,4 +1,5 @@
-"""evaluation.checkpoints: file / directory-latest / all / each new one once."""
+"""evaluation.checkpoints: each new checkpoint of a train_dir once (continuous
+eval). Which checkpoint a path names: tests/nets/test_checkpoints.py."""
 import os
 
 import pytest
@@ -11,22 +12,6 @@ def _touch_ckpt(directory, step):
     with open(os.path.join(directory, "model.ckpt-%d%s" % (step, suffix)), "w"):
       pass
   return os.path.join(directory, "model.ckpt-%d" % step)
-
-
-def test_resolve_file_directory_and_errors(tmp_path):
-  d = str(tmp_path)
-  with pytest.raises(FileNotFoundError, match="No checkpoint"):
-    checkpoints.resolve(d)
-  a = _touch_ckpt(d, 5)
-  b = _touch_ckpt(d, 100)   # sorted by step, not by name
-  assert checkpoints.resolve(d) == b
-  assert checkpoints.resolve(a) == a
-  assert checkpoints.resolve(a + ".index") == a
-  assert checkpoints.list_checkpoints(d) == [a, b]
-  with pytest.raises(FileNotFoundError, match="model.ckpt-7"):
-    checkpoints.resolve(os.path.join(d, "model.ckpt-7"))
-  assert checkpoints.checkpoint_dir(a) == d
-  assert checkpoints.step_of(b) == 100
 
 
 def test_new_checkpoints_yields_each_new_latest_once_and_times_out(tmp_path):

@@ -1,5 +1,9 @@
-"""nets/checkpoints: stand-in checkpoints carry the official variable names."""
+"""nets/checkpoints: which checkpoint a path names (one rule for every
+script), and stand-in checkpoints with the official variable names."""
+import os
+
 import numpy as np
+import pytest
 
 from tf_compat import slim, tf
 from nets import checkpoints, nets_factory
@@ -43,3 +47,66 @@ def test_official_checkpoint_urls():
                  "inception_v3_2016_08_28.tar.gz")
   assert name == "inception_v3.ckpt"
   assert set(checkpoints.OFFICIAL_CHECKPOINTS) <= set(nets_factory.names())
+
+
+def _touch_ckpt(directory, step):
+  for suffix in (".index", ".data-00000-of-00001", ".meta"):
+    with open(os.path.join(directory, "model.ckpt-%d%s" % (step, suffix)), "w"):
+      pass
+  return os.path.join(directory, "model.ckpt-%d" % step)
+
+
+def test_resolve_prefix_file_and_train_dir(tmp_path):
+  """One rule for training's --checkpoint_path and every inference script."""
+  d = str(tmp_path)
+  with pytest.raises(FileNotFoundError, match="--checkpoint_path=.*holds no checkpoint"):
+    checkpoints.resolve(d)
+  a = _touch_ckpt(d, 5)
+  b = _touch_ckpt(d, 100)   # by step, not by name
+  assert checkpoints.resolve(d) == b
+  assert checkpoints.resolve(a) == a
+  assert checkpoints.resolve(a + ".index") == a
+  assert checkpoints.resolve(a + ".data-00000-of-00001") == a
+  assert checkpoints.list_checkpoints(d) == [a, b]
+  with pytest.raises(FileNotFoundError, match="model.ckpt-7"):
+    checkpoints.resolve(os.path.join(d, "model.ckpt-7"))
+  with pytest.raises(ValueError, match="--checkpoint_path is empty"):
+    checkpoints.resolve("")
+  assert checkpoints.checkpoint_dir(a) == d
+  assert checkpoints.checkpoint_dir(a + ".index") == d
+  assert checkpoints.checkpoint_dir(d) == d
+  assert checkpoints.step_of(b) == 100
+  assert checkpoints.step_of(os.path.join(d, "inception_v3.ckpt")) == -1
+
+
+def test_resolve_official_v1_file_and_its_directory(tmp_path):
+  """The unpacked official archive: one V1 file, no .index, no 'checkpoint'
+  state file. The file and the folder holding it both name it."""
+  path = checkpoints.make_standin_checkpoint(
+      "inception_v3", str(tmp_path / "inception_v3.ckpt"), depth_multiplier=0.1,
+      image_size=107, v1_format=True)
+  assert not os.path.exists(path + ".index")
+  assert checkpoints.resolve(path) == path
+  assert checkpoints.resolve(str(tmp_path)) == path
+  # two candidate files: ambiguous, so the user names one
+  checkpoints.make_standin_checkpoint(
+      "inception_v3", str(tmp_path / "other.ckpt"), depth_multiplier=0.1,
+      image_size=107, v1_format=True)
+  with pytest.raises(FileNotFoundError, match="holds no checkpoint"):
+    checkpoints.resolve(str(tmp_path))
+  # a half-written V2 checkpoint (.meta, no .index) is not one
+  meta = str(tmp_path / "model.ckpt-3.meta")
+  open(meta, "w").close()
+  with pytest.raises(FileNotFoundError, match="model.ckpt-3"):
+    checkpoints.resolve(meta)
+
+
+def test_train_dir_state_file_with_relative_paths(tmp_path):
+  """A train_dir moved elsewhere: the 'checkpoint' state file's paths are
+  read relative to the directory."""
+  d = str(tmp_path)
+  a = _touch_ckpt(d, 2)
+  with open(os.path.join(d, "checkpoint"), "w") as f:
+    f.write('model_checkpoint_path: "model.ckpt-2"\n'
+            'all_model_checkpoint_paths: "model.ckpt-2"\n')
+  assert checkpoints.resolve(d) == a

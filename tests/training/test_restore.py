@@ -26,12 +26,22 @@ def _build(num_classes):
   fn(tf.zeros([1, 107, 107, 3]))
 
 
-def test_resolve_file_directory_and_missing(tmp_path, official):
-  assert restore.resolve_checkpoint(official) == official
-  with pytest.raises(FileNotFoundError, match="without a checkpoint"):
-    restore.resolve_checkpoint(os.path.dirname(official))  # no 'checkpoint' index
-  with pytest.raises(FileNotFoundError, match="does not exist"):
-    restore.resolve_checkpoint(str(tmp_path / "nope.ckpt"))
+def test_restore_map_from_the_official_files_directory(official):
+  """--checkpoint_path=<folder of the unpacked archive> (no 'checkpoint' state
+  file, one V1 file) restores as the file itself does."""
+  with tf.Graph().as_default():
+    _build(1001)
+    path, by_dir = restore.build_restore_map(os.path.dirname(official))
+    _, by_file = restore.build_restore_map(official)
+  assert path == official
+  assert sorted(by_dir) == sorted(by_file) and len(by_file) > 100
+
+
+def test_missing_checkpoint_names_the_flag(tmp_path):
+  with tf.Graph().as_default():
+    _build(5)
+    with pytest.raises(FileNotFoundError, match="--checkpoint_path=.*does not exist"):
+      restore.build_restore_map(str(tmp_path / "nope.ckpt"))
 
 
 def test_shape_mismatch_names_variables_and_flag(official):
