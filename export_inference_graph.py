@@ -19,8 +19,8 @@ from absl import app, flags
 import cli
 import inference_flags
 from nets import checkpoints as ckpt_lib
-from evaluation import export
-from evaluation import predict
+from inference import export
+from inference import predict
 
 inference_flags.define_model_flags(image_size_flag="image_size")
 flags.DEFINE_string("dataset_dir", None,

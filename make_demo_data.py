@@ -14,7 +14,7 @@ Usage:
       --dataset_dir=/tmp/demo/diabetic
 
 Layouts: image_folder, kaggle_dr, oct, chestxray14, dicom, flowers.
-Flags left unset keep the generator's defaults (see datasets/demo.py).
+Flags left unset keep the generator's defaults (see demo/synthetic.py).
 """
 import json
 import os
@@ -22,7 +22,7 @@ import os
 from absl import app, flags
 
 import cli
-from datasets import demo
+from demo import synthetic as demo
 
 FLAGS = flags.FLAGS
 

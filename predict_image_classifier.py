@@ -14,7 +14,7 @@ from absl import flags
 
 import cli
 import inference_flags
-from evaluation import predict
+from inference import predict
 
 inference_flags.define_model_flags()
 flags.DEFINE_string("dataset_dir", None,

@@ -9,8 +9,8 @@ setup(
     description=("Raw medical images -> TFRecords -> TF-Slim InceptionV3 "
                  "fine-tuning -> clinical evaluation, on TensorFlow 2.21"),
     python_requires=">=3.10",
-    packages=["datasets", "datasets.sources", "nets", "preprocessing",
-              "deployment", "training", "evaluation"],
+    packages=["datasets", "datasets.sources", "demo", "nets", "preprocessing",
+              "deployment", "training", "evaluation", "inference"],
     py_modules=["tf_compat", "cli", "inference_flags"],
     install_requires=[
         # One distribution: tf-keras requires "tensorflow" (its Linux wheel

@@ -12,7 +12,7 @@ from absl import flags
 
 import cli
 import inference_flags
-from evaluation import gradcam
+from inference import gradcam
 
 inference_flags.define_model_flags()
 flags.DEFINE_string("dataset_dir", None,

@@ -14,7 +14,7 @@ conversion also runs on Beam's DirectRunner (datasets/beam_convert.py,
 --num_workers worker processes) on the same photos, timed the same way
 (pipeline start-up included).
 
-The photos are fundus-like drawings from datasets/demo.py (a few distinct
+The photos are fundus-like drawings from demo/synthetic.py (a few distinct
 ones, copied to reach the count; decoding cost does not depend on content
 being unique). Each copy carries its own JPEG comment, so the converter's
 byte-identical duplicate detection keeps every one.
@@ -52,7 +52,7 @@ def make_photos(root, count, width, height, distinct):
   """Kaggle-DR layout root/train/<p>_<eye>.jpeg + trainLabels.csv."""
   import numpy as np
   from PIL import Image
-  from datasets import demo
+  from demo import synthetic as demo
   train = os.path.join(root, "train")
   os.makedirs(train, exist_ok=True)
   rng = np.random.default_rng(0)

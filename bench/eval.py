@@ -1,10 +1,10 @@
 """Evaluation throughput: the real input pipeline against in-memory batches,
 and float32 against --mixed_precision (the inference session config of
-evaluation.model.session_config: bfloat16 on BF16 CPUs, float16 on GPUs).
+inference.model.session_config: bfloat16 on BF16 CPUs, float16 on GPUs).
 
-The inference graph of eval_image_classifier.py (evaluation.model: eval
+The inference graph of eval_image_classifier.py (inference.model: eval
 preprocessing, the net without AuxLogits, softmax) is built twice -- fed by
-deployment.input_pipeline.make_dataset in evaluation mode (ordered records ->
+datasets.input_pipeline.make_dataset in evaluation mode (ordered records ->
 decode -> preprocess -> batch), or by one batch held in a variable (no input
 cost) -- and images/s are measured in alternating rounds (median), so load
 from other processes hits both alike. Pipeline efficiency = pipeline / in-memory.
@@ -27,8 +27,8 @@ from absl import app, flags  # noqa: E402
 from tf_compat import tf  # noqa: E402
 from bench_common import median_rates, write_synthetic  # noqa: E402
 from datasets import dataset_factory  # noqa: E402
-from deployment import input_pipeline  # noqa: E402
-from evaluation import model as model_lib  # noqa: E402
+from datasets import input_pipeline  # noqa: E402
+from inference import model as model_lib  # noqa: E402
 from nets import model_spec  # noqa: E402
 from deployment import precision as precision_lib  # noqa: E402
 

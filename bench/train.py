@@ -4,7 +4,7 @@ For one model/size/batch, per mode (full training, head-only fine-tuning =
 --trainable_scopes Logits/AuxLogits) this builds the training graph once per
 feed and measures images/s in alternating rounds (median), so load from other
 processes hits every feed alike:
-  pipeline  deployment.input_pipeline.make_dataset (records -> decode -> preprocess)
+  pipeline  datasets.input_pipeline.make_dataset (records -> decode -> preprocess)
   memory    one batch held in a variable (no input cost)
   mixed     the pipeline, in the session config --mixed_precision picks here
             (deployment.precision: bfloat16 on BF16 CPUs, float16 on GPUs)
@@ -34,7 +34,7 @@ from absl import app, flags  # noqa: E402
 
 from tf_compat import tf  # noqa: E402
 from datasets import dataset_factory  # noqa: E402
-from deployment import input_pipeline  # noqa: E402
+from datasets import input_pipeline  # noqa: E402
 from nets import nets_factory  # noqa: E402
 from preprocessing import preprocessing_factory  # noqa: E402
 from training import losses as losses_lib  # noqa: E402

@@ -7,7 +7,7 @@ the stored size, Ben Graham's normalisation, and the stored bit depth.
 The arithmetic follows imaging.py step for step; the resampling is
 TensorFlow's antialiased bicubic instead of PIL's and the border is cut at
 whole pixels, so values agree to within resampling error (measured in
-tests/evaluation/test_export.py), exactly where no resize is needed.
+tests/inference/test_predict_image_classifier.py), exactly where no resize is needed.
 
 Not in the graph: DICOM decoding and windowing (pydicom); a DICOM client runs
 ``imaging.read_and_prepare`` and uses the ``prepared`` signature.

@@ -1,0 +1,1 @@
+"""Evaluation of checkpoints: the eval loop, metrics, reports, continuous evaluation."""

@@ -28,11 +28,11 @@ from tqdm import tqdm
 
 from tf_compat import tf
 from datasets import dataset_factory
-from deployment import input_pipeline
+from datasets import input_pipeline
 from evaluation import checkpoints as polling
 from nets import checkpoints as ckpt_lib
 from evaluation import metrics as metrics_lib
-from evaluation import model as model_lib
+from inference import model as model_lib
 from evaluation import reports
 from nets import model_spec
 from nets.model_spec import ModelSpec

@@ -1,15 +1,15 @@
-"""Shared fixtures: raw demo data in the real layouts, from datasets/demo.py.
+"""Shared fixtures: raw demo data in the real layouts, from demo/synthetic.py.
 
 Session-scoped fixtures are generated once per test run and are READ-ONLY:
 a test that damages or adds files must use ``make_demo`` (a fresh copy in its
 own tmp dir) instead. Every fixture returns the generator's dict (``root``,
-``files``, ``labels``, ``class_names``, ...), see datasets/demo.py.
+``files``, ``labels``, ``class_names``, ...), see demo/synthetic.py.
 """
 import os
 
 import pytest
 
-from datasets import demo
+from demo import synthetic as demo
 
 
 @pytest.fixture
@@ -89,3 +89,8 @@ def demo_dicom_jpeg_baseline(tmp_path_factory):
 def demo_flowers(tmp_path_factory):
   """TF-Slim flowers: flower_photos/<5 classes>/, 8 photos each."""
   return demo.make_flowers(_session_root(tmp_path_factory, "flowers"))
+
+
+# Converted records and tiny checkpoints shared by tests/evaluation and
+# tests/inference (defined in tests/model_fixtures.py, built once per run).
+from tests.model_fixtures import dr_checkpoints, dr_dataset, xray_binary  # noqa: E402,F401

@@ -35,7 +35,7 @@ from absl import logging
 from tf_compat import slim, tf
 from datasets import dataset_factory
 from deployment import cluster as cluster_lib
-from deployment import input_pipeline
+from datasets import input_pipeline
 from deployment import model_deploy
 from nets import model_spec
 from deployment import precision as precision_lib

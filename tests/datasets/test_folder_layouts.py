@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from datasets import convert, dataset_info, demo, tfexample
+from datasets import convert, dataset_info, tfexample
+from demo import synthetic as demo
 from tests.datasets.convert_helpers import raw_bytes_of, read_all, run
 
 # Patient folder names as they come out of a PACS export: real names.

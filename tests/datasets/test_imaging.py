@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from datasets import demo, imaging
+from datasets import imaging
+from demo import synthetic as demo
 
 
 def _psnr(a, b, peak=255.0):

@@ -9,7 +9,8 @@ import pydicom
 import pytest
 from PIL import Image
 
-from datasets import dataset_info, demo, imaging
+from datasets import dataset_info, imaging
+from demo import synthetic as demo
 from tests.datasets.convert_helpers import read_all, run
 
 

@@ -111,7 +111,7 @@ def test_all_checkpoints_names_the_best(dr_dataset, dr_checkpoints, tmp_path):
 
 def _probabilities_of(checkpoint, **config_kwargs):
   """Probabilities of the inference model on two fixed images."""
-  from evaluation import model as model_lib
+  from inference import model as model_lib
   from nets.model_spec import ModelSpec
   config = ModelSpec("inception_v3", list("01234"), image_size=80,
                      preprocessing_name="inception", preprocessing_options={},
@@ -129,7 +129,7 @@ def _probabilities_of(checkpoint, **config_kwargs):
 def test_moving_average_weights_are_used(tmp_path):
   """Shadow logits weights are zero: with moving_average_decay every
   probability is 1/5, without it the raw weights give something else."""
-  from conftest import save_checkpoint
+  from tests.model_fixtures import save_checkpoint
   [ckpt] = save_checkpoint(str(tmp_path), 5, steps=(3,), seed=2,
                            moving_average_decay=0.99, shadow_logits_zero=True)
   averaged = _probabilities_of(ckpt, depth_multiplier=DEPTH, moving_average_decay=0.99)
@@ -208,7 +208,7 @@ class _FakeEvaluator:
     self.split, self.config = split, config
 
   def predict(self, checkpoint):
-    from evaluation import checkpoints as ckpt_lib
+    from nets import checkpoints as ckpt_lib
     probs = self.probabilities[ckpt_lib.step_of(checkpoint)]
     n = len(probs)
     return evaluate.Outputs(["img%d" % i for i in range(n)], [""] * n,

@@ -260,7 +260,7 @@ def test_small_inception_learns_separable_data(tmp_path, data):
 
 def _evaluate(train_dir, dataset_dir):
   from datasets import dataset_factory
-  from deployment import input_pipeline
+  from datasets import input_pipeline
   from nets import nets_factory
   from preprocessing import preprocessing_factory
   split = dataset_factory.get_split("diabetic", "validation", dataset_dir)

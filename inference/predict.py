@@ -21,7 +21,7 @@ from datasets import dataset_info as info_lib
 from datasets import imaging
 from nets import checkpoints as ckpt_lib
 from evaluation import metrics as metrics_lib
-from evaluation import model as model_lib
+from inference import model as model_lib
 from nets import model_spec
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif") + \

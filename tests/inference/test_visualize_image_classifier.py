@@ -15,7 +15,7 @@ from PIL import Image
 
 from tf_compat import tf
 from datasets import dataset_info
-from evaluation import gradcam
+from inference import gradcam
 from nets import nets_factory
 
 SIZE = 96

@@ -1,4 +1,4 @@
-"""datasets/demo.py writes the real raw layouts, and the class is in the pixels."""
+"""demo/synthetic.py writes the real raw layouts, and the class is in the pixels."""
 import csv
 import filecmp
 import os
@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from datasets import demo
+from demo import synthetic as demo
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -21,7 +21,7 @@ from absl import logging
 from PIL import Image
 
 from tf_compat import tf
-from evaluation import model as model_lib
+from inference import model as model_lib
 
 GUIDED_RELU = "SlimMedGuidedRelu"
 _EXCLUDE = ("logits", "predictions", "aux", "prelogits", "global_pool", "pool",
@@ -202,7 +202,7 @@ def run(options: VisualizeOptions):
   """
   from datasets import imaging
   from nets import checkpoints as ckpt_lib
-  from evaluation import predict
+  from inference import predict
   checkpoint = ckpt_lib.resolve(options.checkpoint_path)
   config = predict.load_spec(checkpoint, options.model_overrides,
                              options.dataset_dir)

@@ -35,7 +35,7 @@ from tf_compat import tf
 from datasets import dataset_info as info_lib
 from datasets import imaging_graph
 from deployment import precision as precision_lib
-from evaluation import model as model_lib
+from inference import model as model_lib
 from nets import model_spec
 
 SIGNATURE_KEY = "serving_default"

@@ -6,7 +6,7 @@ import pytest
 
 from tf_compat import tf
 from datasets import dataset_factory
-from deployment import input_pipeline
+from datasets import input_pipeline
 from preprocessing import preprocessing_factory
 from tests.training import record_fixtures
 

@@ -19,8 +19,9 @@ import pytest
 from PIL import Image
 
 from datasets import convert
-from evaluation import evaluate, export, gradcam, predict
-from evaluation import model as model_lib
+from evaluation import evaluate
+from inference import export, gradcam, predict
+from inference import model as model_lib
 from nets import model_spec
 from training import train
 

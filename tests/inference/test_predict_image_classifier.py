@@ -1,4 +1,4 @@
-"""predict_image_classifier.py / evaluation.predict and export_inference_graph.py:
+"""predict_image_classifier.py / inference.predict and export_inference_graph.py:
 raw files give the probabilities eval gives their records; the SavedModel
 gives predict's."""
 import csv
@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from datasets import dataset_factory
-from evaluation import evaluate, export, predict
+from evaluation import evaluate
+from inference import export, predict
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEPTH = 0.1

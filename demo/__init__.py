@@ -1,0 +1,1 @@
+"""Synthetic, medically shaped raw data for the demo, the tests and bench/ (make_demo_data.py)."""
