@@ -179,7 +179,8 @@ def evaluate_checkpoint(evaluator: Evaluator, checkpoint_path: str, out_dir: str
                     config.output_class_names, config.multilabel,
                     options.threshold,
                     title="%s step %d" % (evaluator.split.split_name, step),
-                    positive_class=options.positive_class)
+                    positive_class=options.positive_class,
+                    labels_offset=config.labels_offset)
   reports.write_summaries(summary_dir, result, step)
   title = "%s %s, %s step %d (%d examples, %.1f images/s)" % (
       evaluator.split.dataset_name, evaluator.split.split_name,

@@ -64,11 +64,15 @@ def write_metrics_json(result: Dict, path: str) -> None:
 
 def write_predictions_csv(path: str, ids, patient_groups, labels, probabilities,
                           class_names: Sequence[str], multilabel: bool = False,
-                          threshold: float = 0.5, positive_class=None) -> None:
+                          threshold: float = 0.5, positive_class=None,
+                          labels_offset: int = 0) -> None:
   """One row per example: source_id, patient_group, label(s), prediction(s),
   and one probability column per class (``p_<class>``). Binary predictions
   are the positive class when P(positive) >= threshold (``positive_class``:
-  see ``metrics.positive_class_index``)."""
+  see ``metrics.positive_class_index``). ``labels`` and ``class_names`` are
+  the net's (after --labels_offset); the numeric ``label``/``prediction``
+  columns are the dataset's class indices (labels.txt), i.e. the net's index
+  plus ``labels_offset``, so they agree with ``label_name``/``prediction_name``."""
   from evaluation import metrics as metrics_lib
   probabilities = np.asarray(probabilities)
   labels = np.asarray(labels)
@@ -94,8 +98,8 @@ def write_predictions_csv(path: str, ids, patient_groups, labels, probabilities,
     if multilabel:
       row += [int(v) for v in labels[i]] + [int(v) for v in preds[i]]
     else:
-      row += [int(labels[i]), class_names[int(labels[i])], int(preds[i]),
-              class_names[int(preds[i])]]
+      row += [int(labels[i]) + labels_offset, class_names[int(labels[i])],
+              int(preds[i]) + labels_offset, class_names[int(preds[i])]]
     row += ["%.6f" % p for p in probabilities[i]]
     writer.writerow(row)
   _write_text(path, out.getvalue())
@@ -342,7 +346,7 @@ def write_all(eval_dir: str, result: Dict, ids, patient_groups, labels,
               probabilities, class_names, multilabel: bool = False,
               threshold: float = 0.5, title: str = "",
               global_step: Optional[int] = None,
-              positive_class=None) -> Dict[str, str]:
+              positive_class=None, labels_offset: int = 0) -> Dict[str, str]:
   """Writes every report file for one evaluation; returns {kind: path}."""
   _makedirs(eval_dir)
   paths = {
@@ -354,7 +358,7 @@ def write_all(eval_dir: str, result: Dict, ids, patient_groups, labels,
   write_metrics_json(result, paths["metrics"])
   write_predictions_csv(paths["predictions"], ids, patient_groups, labels,
                         probabilities, class_names, multilabel, threshold,
-                        positive_class)
+                        positive_class, labels_offset)
   if not multilabel:
     paths["confusion_matrix"] = os.path.join(eval_dir, CONFUSION_FILENAME)
     plot_confusion_matrix(result["confusion_matrix"], class_names,

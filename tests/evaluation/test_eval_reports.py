@@ -118,3 +118,19 @@ def test_binary_report_names_the_positive_class(tmp_path):
   # normal only when P(normal) >= 0.7: just the 0.3-abnormal film
   assert [r["prediction_name"] for r in rows] == ["abnormal", "abnormal", "normal",
                                                   "abnormal"]
+
+
+def test_predictions_csv_numbers_are_dataset_classes_under_labels_offset(tmp_path):
+  """--labels_offset=1: the net's classes are the dataset's 1..3; label and
+  prediction columns give the dataset's index (labels.txt), matching the names."""
+  labels, probs, ids, groups = _case()
+  dataset_names = ["background", "mild", "moderate", "severe"]
+  path = str(tmp_path / "predictions.csv")
+  reports.write_predictions_csv(path, ids, groups, labels, probs,
+                                dataset_names[1:], labels_offset=1)
+  rows = list(csv.DictReader(open(path)))
+  assert rows[3]["label"] == "3" and rows[3]["label_name"] == "severe"
+  assert rows[3]["prediction"] == "1" and rows[3]["prediction_name"] == "mild"
+  for row in rows:
+    assert dataset_names[int(row["label"])] == row["label_name"]
+    assert dataset_names[int(row["prediction"])] == row["prediction_name"]

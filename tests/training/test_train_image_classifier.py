@@ -334,6 +334,9 @@ def test_labels_offset_background_class_trains_evaluates_predicts(tmp_path):
   for row in rows:   # source ids are <split>_<dataset class>_<i>
     assert row["label_name"] == names[int(row["source_id"].split("_")[1])]
     assert row["prediction_name"] in names[1:]
+    # numbers are the dataset's class indices (labels.txt), as the names are
+    assert names[int(row["label"])] == row["label_name"]
+    assert names[int(row["prediction"])] == row["prediction_name"]
   assert "p_background" not in rows[0]
 
   images = tmp_path / "images"
