@@ -131,7 +131,7 @@ def _cpu_seconds():
 
 def _config(root, output_dir, image_size, image_format, num_workers):
   from datasets import convert
-  return convert.Config(dataset_name="diabetic", dataset_dir=root,
+  return convert.Config(dataset_name="kaggle_dr", dataset_dir=root,
                         output_dir=output_dir, image_size=image_size,
                         image_format=image_format, num_workers=num_workers,
                         validation_size=0.0, num_shards=2, progress=False,
@@ -182,7 +182,7 @@ from tf_compat import tf
 baseline = rss_mb(os.getpid(), "VmRSS:")
 thread = threading.Thread(target=watch, daemon=True)
 thread.start()
-config = convert.Config(dataset_name="diabetic", dataset_dir=%(root)r,
+config = convert.Config(dataset_name="kaggle_dr", dataset_dir=%(root)r,
     output_dir=%(out)r, image_size=%(size)d, image_format=%(fmt)r,
     num_workers=%(workers)d, validation_size=0.0, num_shards=4, progress=False,
     overwrite=True)

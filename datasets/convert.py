@@ -448,6 +448,11 @@ def plan(config: Config) -> Plan:
   ``.conversion/plan.json`` (or, when nothing can be published,
   conversion_report.json and raises ConversionError)."""
   layout = config.layout or config.dataset_name
+  if layout in info_lib.RENAMED_DATASETS:
+    raise ConversionError(info_lib.renamed_message(
+        layout, "layout" if config.layout else "dataset_name"))
+  if info_lib.current_name(config.dataset_name, layout) != config.dataset_name:
+    raise ConversionError(info_lib.renamed_message(config.dataset_name))
   dataset_dir = config.dataset_dir
   if not dataset_dir or not sources_lib.base.isdir(dataset_dir):
     raise ConversionError("--dataset_dir=%s is not a folder: point it at the "

@@ -48,7 +48,7 @@ if [[ "${SMALL}" == "1" ]]; then
   DEPTH_MULTIPLIER=0.1
   BATCH_SIZE=4
   LOGITS_STEPS=2
-  ALL_LAYERS_STEPS=0   # the all-layers phase is smoke-tested by the diabetic script
+  ALL_LAYERS_STEPS=0   # the all-layers phase is smoke-tested by the kaggle_dr script
   EVAL_EVERY_PHASE=0
   rm -rf "${WORK_DIR}"
   "${PYTHON}" "${REPO_DIR}/make_demo_data.py" --layout=image_folder \

@@ -20,9 +20,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 small_mode "$@"
 
 WORK_DIR="${WORK_DIR:-/tmp/slim-med-demo}"
-DATASET_NAME=diabetic
-DATASET_DIR="${WORK_DIR}/diabetic_raw"        # raw Kaggle-style layout
-TFRECORD_DIR="${WORK_DIR}/diabetic_tfrecords" # converted records
+DATASET_NAME=kaggle_dr
+DATASET_DIR="${WORK_DIR}/kaggle_dr_raw"        # raw Kaggle-style layout
+TFRECORD_DIR="${WORK_DIR}/kaggle_dr_tfrecords" # converted records
 TRAIN_DIR="${TRAIN_DIR:-${WORK_DIR}/train_inception_v3}"
 MODEL_NAME=inception_v3
 

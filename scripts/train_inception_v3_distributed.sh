@@ -22,8 +22,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 small_mode "$@"
 
-DATASET_NAME="${DATASET_NAME:-diabetic}"
-DATASET_DIR="${DATASET_DIR:-/tmp/diabetic}"
+DATASET_NAME="${DATASET_NAME:-kaggle_dr}"
+DATASET_DIR="${DATASET_DIR:-/tmp/kaggle_dr}"
 TFRECORD_DIR="${TFRECORD_DIR:-${DATASET_DIR}/tfrecords}"
 # Where the two runs write (the ps run, the all-reduce run).
 TRAIN_DIR="${TRAIN_DIR:-/tmp/${DATASET_NAME}-models/inception_v3_distributed}"
@@ -41,7 +41,7 @@ MODEL_FLAGS="--depth_multiplier=${DEPTH_MULTIPLIER}"
 
 if [[ "${SMALL}" == "1" ]]; then
   WORK_DIR="${WORK_DIR:-/tmp/slim-med-small/distributed}"
-  DATASET_NAME=diabetic
+  DATASET_NAME=kaggle_dr
   DATASET_DIR="${WORK_DIR}/raw"
   TFRECORD_DIR="${WORK_DIR}/tfrecords"
   TRAIN_DIR="${WORK_DIR}/train"

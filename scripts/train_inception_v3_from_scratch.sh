@@ -10,7 +10,7 @@
 #
 # Usage:
 #   DATASET_DIR=/data/kaggle_dr scripts/train_inception_v3_from_scratch.sh
-#   DATASET_NAME=oct DATASET_DIR=/data/OCT2017 scripts/train_inception_v3_from_scratch.sh
+#   DATASET_NAME=kermany_oct DATASET_DIR=/data/OCT2017 scripts/train_inception_v3_from_scratch.sh
 #   SMALL=1 scripts/train_inception_v3_from_scratch.sh   # smoke run on demo
 #                                                        # data (or --small)
 set -euo pipefail
@@ -18,8 +18,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 small_mode "$@"
 
 # Which dataset and where its raw files are.
-DATASET_NAME="${DATASET_NAME:-diabetic}"
-DATASET_DIR="${DATASET_DIR:-/tmp/diabetic}"
+DATASET_NAME="${DATASET_NAME:-kaggle_dr}"
+DATASET_DIR="${DATASET_DIR:-/tmp/kaggle_dr}"
 # Where the TFRecords are written.
 TFRECORD_DIR="${TFRECORD_DIR:-${DATASET_DIR}/tfrecords}"
 # Where the training checkpoints and event logs are saved to.
@@ -35,7 +35,7 @@ MOVING_AVERAGE_DECAY=0.9999
 
 if [[ "${SMALL}" == "1" ]]; then
   WORK_DIR="${WORK_DIR:-/tmp/slim-med-small/from_scratch}"
-  DATASET_NAME=diabetic
+  DATASET_NAME=kaggle_dr
   PREPROCESSING=fundus
   DATASET_DIR="${WORK_DIR}/raw"
   TFRECORD_DIR="${WORK_DIR}/tfrecords"

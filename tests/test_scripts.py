@@ -28,8 +28,8 @@ def _env(tmp_path, **extra):
 
 def test_one_script_per_experiment():
   assert set(NAMES) >= {
-      "run_demo.sh", "finetune_inception_v3_on_diabetic.sh",
-      "finetune_inception_v3_on_oct.sh",
+      "run_demo.sh", "finetune_inception_v3_on_kaggle_dr.sh",
+      "finetune_inception_v3_on_kermany_oct.sh",
       "finetune_inception_v3_on_pneumoconiosis.sh",
       "train_inception_v3_from_scratch.sh",
       "train_inception_v3_on_chestxray14.sh"}

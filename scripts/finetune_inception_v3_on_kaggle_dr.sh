@@ -1,42 +1,42 @@
 #!/bin/bash
-# Fine-tunes InceptionV3 (ImageNet, inception_v3_2016_08_28) on the Kermany
-# 2018 OCT B-scans (CNV, DME, DRUSEN, NORMAL), TF-Slim style:
+# Fine-tunes InceptionV3 (ImageNet, inception_v3_2016_08_28) on Kaggle
+# diabetic retinopathy grades 0-4, TF-Slim style:
 #   1. downloads the pretrained checkpoint if it is not in
 #      PRETRAINED_CHECKPOINT_DIR (or says how to supply it by hand),
-#   2. converts DATASET_DIR ({train,val,test}/{CNV,DME,DRUSEN,NORMAL}/*.jpeg,
-#      the given splits kept; val becomes "validation") unless done already,
+#   2. converts DATASET_DIR (train/*.jpeg + trainLabels.csv) to TFRecords
+#      (black borders cropped, patient-level 80/20 split) unless done already,
 #   3. trains only the new Logits and AuxLogits layers, evaluates,
-#   4. fine-tunes all layers from there, evaluates on validation and test.
+#   4. fine-tunes all layers from there, evaluates (accuracy, quadratic kappa).
 #
 # Usage:
-#   DATASET_DIR=/data/OCT2017 scripts/finetune_inception_v3_on_oct.sh
-#   SMALL=1 scripts/finetune_inception_v3_on_oct.sh   # smoke run on demo data
-#                                                     # (or --small)
+#   DATASET_DIR=/data/kaggle_dr scripts/finetune_inception_v3_on_kaggle_dr.sh
+#   SMALL=1 scripts/finetune_inception_v3_on_kaggle_dr.sh   # smoke run on demo
+#                                                           # data (or --small)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 small_mode "$@"
 
 # Where the ImageNet checkpoint is saved to (or already is).
 PRETRAINED_CHECKPOINT_DIR="${PRETRAINED_CHECKPOINT_DIR:-/tmp/checkpoints}"
-# Where the raw data is: train/ val/ test/ with one folder per class.
-DATASET_DIR="${DATASET_DIR:-/tmp/OCT2017}"
+# Where the raw Kaggle data is: train/*.jpeg and trainLabels.csv.
+DATASET_DIR="${DATASET_DIR:-/tmp/kaggle_dr}"
 # Where the TFRecords are written.
 TFRECORD_DIR="${TFRECORD_DIR:-${DATASET_DIR}/tfrecords}"
 # Where the training checkpoints and event logs are saved to.
-TRAIN_DIR="${TRAIN_DIR:-/tmp/oct-models/inception_v3}"
+TRAIN_DIR="${TRAIN_DIR:-/tmp/kaggle_dr-models/inception_v3}"
 
-DATASET_NAME=oct
+DATASET_NAME=kaggle_dr
 MODEL_NAME=inception_v3
-PREPROCESSING=oct
+PREPROCESSING=fundus
 IMAGE_SIZE="${IMAGE_SIZE:-299}"
 DEPTH_MULTIPLIER=1.0            # the official checkpoint's width
 BATCH_SIZE="${BATCH_SIZE:-32}"
-LOGITS_STEPS="${LOGITS_STEPS:-2000}"
+LOGITS_STEPS="${LOGITS_STEPS:-3000}"
 ALL_LAYERS_STEPS="${ALL_LAYERS_STEPS:-1500}"
 EVAL_EVERY_PHASE=1
 
 if [[ "${SMALL}" == "1" ]]; then
-  WORK_DIR="${WORK_DIR:-/tmp/slim-med-small/finetune_oct}"
+  WORK_DIR="${WORK_DIR:-/tmp/slim-med-small/finetune_kaggle_dr}"
   # A stand-in checkpoint may be shared between small runs (tests do).
   PRETRAINED_CHECKPOINT_DIR="${STANDIN_CHECKPOINT_DIR:-${WORK_DIR}/standin_checkpoint}"
   DATASET_DIR="${WORK_DIR}/raw"
@@ -46,11 +46,11 @@ if [[ "${SMALL}" == "1" ]]; then
   DEPTH_MULTIPLIER=0.1
   BATCH_SIZE=4
   LOGITS_STEPS=2
-  ALL_LAYERS_STEPS=0   # the all-layers phase is smoke-tested by the diabetic script
+  ALL_LAYERS_STEPS=2   # both phases, the only small run that does
   EVAL_EVERY_PHASE=0
   rm -rf "${WORK_DIR}"
-  "${PYTHON}" "${REPO_DIR}/make_demo_data.py" --layout=oct \
-    --output_dir="${DATASET_DIR}" --oct_per_class=4,2,2 --size=64
+  "${PYTHON}" "${REPO_DIR}/make_demo_data.py" --layout=kaggle_dr \
+    --output_dir="${DATASET_DIR}" --num_patients=10 --size=96
 fi
 
 ensure_checkpoint "${MODEL_NAME}" "${PRETRAINED_CHECKPOINT_DIR}" \
@@ -62,7 +62,9 @@ if [[ ! -f "${TFRECORD_DIR}/dataset_info.json" ]]; then
     --dataset_dir="${DATASET_DIR}" \
     --output_dir="${TFRECORD_DIR}" \
     --image_size="${IMAGE_SIZE}" \
-    --num_shards=2
+    --validation_size=0.2 \
+    --num_shards=4 \
+    --random_seed=0
 else
   echo "Using converted records in ${TFRECORD_DIR}"
 fi
@@ -111,45 +113,25 @@ if [[ "${EVAL_EVERY_PHASE}" == "1" ]]; then
 fi
 
 # Fine-tune all the layers, starting from the run above.
-FINAL_DIR="${TRAIN_DIR}/all"
-if [[ "${ALL_LAYERS_STEPS}" == "0" ]]; then
-  FINAL_DIR="${TRAIN_DIR}"
-else
-  "${PYTHON}" "${REPO_DIR}/train_image_classifier.py" \
-    --train_dir="${TRAIN_DIR}/all" \
-    --dataset_name="${DATASET_NAME}" \
-    --dataset_split_name=train \
-    --dataset_dir="${TFRECORD_DIR}" \
-    --model_name="${MODEL_NAME}" \
-    --preprocessing_name="${PREPROCESSING}" \
-    --depth_multiplier="${DEPTH_MULTIPLIER}" \
-    --train_image_size="${IMAGE_SIZE}" \
-    --checkpoint_path="${TRAIN_DIR}" \
-    --max_number_of_steps="${ALL_LAYERS_STEPS}" \
-    --batch_size="${BATCH_SIZE}" \
-    --learning_rate=0.0001 \
-    --learning_rate_decay_type=fixed \
-    --save_interval_secs=100 \
-    --save_summaries_secs=100 \
-    --log_every_n_steps=100 \
-    --optimizer=rmsprop \
-    --weight_decay=0.00004 \
-    ${SMALL_TRAIN_FLAGS} ${PRECISION_FLAGS}
-fi
-
-if [[ "${SMALL}" != "1" ]]; then
-  evaluate "${FINAL_DIR}"
-fi
-# The Kermany test split (1000 scans in the real data) is reported once, last.
-"${PYTHON}" "${REPO_DIR}/eval_image_classifier.py" \
-  --alsologtostderr \
-  --checkpoint_path="${FINAL_DIR}" \
-  --eval_dir="${FINAL_DIR}/eval_test" \
+"${PYTHON}" "${REPO_DIR}/train_image_classifier.py" \
+  --train_dir="${TRAIN_DIR}/all" \
   --dataset_name="${DATASET_NAME}" \
-  --dataset_split_name=test \
+  --dataset_split_name=train \
   --dataset_dir="${TFRECORD_DIR}" \
   --model_name="${MODEL_NAME}" \
   --preprocessing_name="${PREPROCESSING}" \
   --depth_multiplier="${DEPTH_MULTIPLIER}" \
-  --eval_image_size="${IMAGE_SIZE}"
-print_accuracy "${FINAL_DIR}/eval_test"
+  --train_image_size="${IMAGE_SIZE}" \
+  --checkpoint_path="${TRAIN_DIR}" \
+  --max_number_of_steps="${ALL_LAYERS_STEPS}" \
+  --batch_size="${BATCH_SIZE}" \
+  --learning_rate=0.0001 \
+  --learning_rate_decay_type=fixed \
+  --save_interval_secs=100 \
+  --save_summaries_secs=100 \
+  --log_every_n_steps=100 \
+  --optimizer=rmsprop \
+  --weight_decay=0.00004 \
+  ${SMALL_TRAIN_FLAGS} ${PRECISION_FLAGS}
+
+evaluate "${TRAIN_DIR}/all"
