@@ -52,7 +52,9 @@ flags.DEFINE_float("validation_size", 0.2, "Fraction of patients' images for "
 flags.DEFINE_float("test_size", 0.0, "Fraction of patients' images for test.")
 flags.DEFINE_integer("random_seed", 0, "Seed of the patient-grouped split.")
 flags.DEFINE_integer("num_workers", None, "Worker processes; default all cores.")
-flags.DEFINE_integer("image_size", 299, "Output side in pixels; 0 keeps originals.")
+flags.DEFINE_integer("record_image_size", 299, "Side in pixels of the images "
+                     "stored in the records; 0 keeps originals. (Training "
+                     "resizes them to the net's --train_image_size.)")
 flags.DEFINE_enum("resize_mode", "pad", ["pad", "stretch", "keep"],
                   "pad: keep aspect and pad to a square; stretch: distort to a "
                   "square (older tutorials); keep: originals.")
@@ -120,7 +122,8 @@ def main(argv):
       output_dir=FLAGS.output_dir, layout=FLAGS.layout,
       num_shards=FLAGS.num_shards, validation_size=FLAGS.validation_size,
       test_size=FLAGS.test_size, random_seed=FLAGS.random_seed,
-      num_workers=FLAGS.num_workers, image_size=FLAGS.image_size or None,
+      num_workers=FLAGS.num_workers,
+      image_size=FLAGS.record_image_size or None,
       resize_mode=FLAGS.resize_mode, crop_black_borders=FLAGS.crop_black_borders,
       grayscale=FLAGS.grayscale, ben_graham=FLAGS.ben_graham,
       bit_depth=FLAGS.bit_depth, image_format=FLAGS.image_format,
@@ -141,4 +144,7 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  cli.run(main)
+  # --image_size, the name this flag had, is the net's input elsewhere
+  # (export_inference_graph.py).
+  cli.run(main, renamed_flags={
+      "image_size": ("record_image_size", "the stored image size")})

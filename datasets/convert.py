@@ -38,7 +38,7 @@ class Config:
   test_size: float = 0.0
   random_seed: int = 0
   num_workers: Optional[int] = None      # default: all cores
-  image_size: Optional[int] = 299        # None/0 keeps originals
+  image_size: Optional[int] = 299        # --record_image_size; None/0: originals
   resize_mode: str = "pad"               # pad | stretch | keep
   crop_black_borders: Optional[int] = None   # None: layout default; 0: off
   grayscale: bool = False

@@ -61,7 +61,7 @@ if [[ ! -f "${TFRECORD_DIR}/dataset_info.json" ]]; then
     --dataset_name="${DATASET_NAME}" \
     --dataset_dir="${DATASET_DIR}" \
     --output_dir="${TFRECORD_DIR}" \
-    --image_size="${IMAGE_SIZE}" \
+    --record_image_size="${IMAGE_SIZE}" \
     --num_shards=2
 else
   echo "Using converted records in ${TFRECORD_DIR}"

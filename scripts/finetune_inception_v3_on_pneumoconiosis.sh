@@ -63,7 +63,7 @@ if [[ ! -f "${TFRECORD_DIR}/dataset_info.json" ]]; then
     --dataset_name="${DATASET_NAME}" \
     --dataset_dir="${DATASET_DIR}" \
     --output_dir="${TFRECORD_DIR}" \
-    --image_size="${IMAGE_SIZE}" \
+    --record_image_size="${IMAGE_SIZE}" \
     --layout=image_folder \
     --class_names=0,1,2,3 \
     --grayscale \

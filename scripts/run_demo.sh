@@ -56,7 +56,7 @@ echo "== 2/4 convert to TFRecords -> ${TFRECORD_DIR}"
   --dataset_name="${DATASET_NAME}" \
   --dataset_dir="${DATASET_DIR}" \
   --output_dir="${TFRECORD_DIR}" \
-  --image_size="${IMAGE_SIZE}" \
+  --record_image_size="${IMAGE_SIZE}" \
   --validation_size=0.2 \
   --num_shards=2 \
   --random_seed=0 \

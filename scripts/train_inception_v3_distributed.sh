@@ -64,7 +64,7 @@ if [[ ! -f "${TFRECORD_DIR}/dataset_info.json" ]]; then
     --dataset_name="${DATASET_NAME}" \
     --dataset_dir="${DATASET_DIR}" \
     --output_dir="${TFRECORD_DIR}" \
-    --image_size="${IMAGE_SIZE}" \
+    --record_image_size="${IMAGE_SIZE}" \
     --validation_size=0.2 \
     --random_seed=0
 else

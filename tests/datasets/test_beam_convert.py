@@ -113,7 +113,7 @@ def test_beam_runner_through_the_script(make_demo, tmp_path):
   d = make_demo("flowers", per_class=2, size=32)
   out = str(tmp_path / "out")
   base = [sys.executable, SCRIPT, "--dataset_name", "flowers", "--dataset_dir",
-          d["root"], "--output_dir", out, "--image_size", "32", "--noprogress"]
+          d["root"], "--output_dir", out, "--record_image_size", "32", "--noprogress"]
   proc = subprocess.run(base + ["--runner", "NoSuchRunner"], cwd=REPO,
                         capture_output=True, text=True, timeout=240)
   errors = [l for l in proc.stderr.splitlines()
@@ -138,7 +138,7 @@ def test_without_runner_beam_is_not_imported(make_demo, tmp_path):
           "except SystemExit as e:\n  assert not e.code, e.code\n"
           "print('BEAM' if 'apache_beam' in sys.modules else 'NO BEAM')\n"
           % ([SCRIPT, "--dataset_name", "flowers", "--dataset_dir", d["root"],
-              "--output_dir", str(tmp_path / "out"), "--image_size", "32",
+              "--output_dir", str(tmp_path / "out"), "--record_image_size", "32",
               "--num_workers", "1", "--noprogress"], SCRIPT))
   proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                         text=True, timeout=240)

@@ -54,6 +54,18 @@ def test_errors_are_one_line_with_nonzero_exit(tmp_path, make_demo):
   assert proc.stderr.strip().splitlines() == [
       "download_and_convert_data: error: --dataset_name=diabetic is now called "
       "kaggle_dr: pass --dataset_name=kaggle_dr"]
+  # the flag's old name (export_inference_graph.py's --image_size is the net's
+  # input), or any flag absl cannot parse: one line naming the fix
+  for old in (["--image_size", "64"], ["--image_size=64"], ["-image_size=64"]):
+    proc = _run("--dataset_name", "kaggle_dr", "--dataset_dir", str(tmp_path), *old)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "download_and_convert_data: error: --image_size is now --record_image_size "
+        "(the stored image size): pass --record_image_size"]
+  proc = _run("--dataset_name", "kaggle_dr", "--record_image_size=big")
+  assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1
+  assert proc.stderr.startswith("download_and_convert_data: error: ")
+  assert "--record_image_size" in proc.stderr and "--helpshort" in proc.stderr
   # existing output is refused with the fix named
   d = make_demo("image_folder", class_names=("0", "1"), per_class=2)
   os.makedirs(os.path.join(d["root"], "tfrecords"))
@@ -66,7 +78,7 @@ def test_killed_run_resumes_without_loss_or_duplicates(make_demo, tmp_path):
   d = make_demo("flowers", per_class=40, size=96)
   out = str(tmp_path / "out")
   args = ["--dataset_name", "flowers", "--dataset_dir", d["root"], "--output_dir",
-          out, "--num_shards", "25", "--num_workers", "1", "--image_size", "64",
+          out, "--num_shards", "25", "--num_workers", "1", "--record_image_size", "64",
           "--validation_size", "0.2"]
   proc = subprocess.Popen([sys.executable, SCRIPT] + args, cwd=REPO,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -106,7 +118,7 @@ def test_strict_modality_and_patients_file_flags(make_demo, tmp_path):
   open(d["files"][0], "wb").write(b"\x89PNG\r\n\x1a\n broken")     # fails when read
   out = str(tmp_path / "out")
   args = ["--dataset_name", "films", "--layout", "image_folder", "--dataset_dir",
-          d["root"], "--output_dir", out, "--image_size", "32", "--num_workers", "1"]
+          d["root"], "--output_dir", out, "--record_image_size", "32", "--num_workers", "1"]
   proc = _run(*(args + ["--strict"]))
   assert proc.returncode == 1
   errors = [l for l in proc.stderr.splitlines() if "download_and_convert_data: error" in l]
