@@ -9,12 +9,14 @@ packages is printed as ONE line on stderr
 
 and the script exits with status 1. Any other exception is a bug and keeps
 its traceback. ``--verbosity=1`` also logs the traceback of user errors.
+A flag absl cannot parse (unknown, bad value) is one such line too, and a
+flag a script renamed (``renamed_flags``) names its new name.
 """
 import os
 import re
 import sys
 
-from absl import app, logging
+from absl import app, flags, logging
 
 # Built-in exception types that mean a user mistake.
 BUILTIN_USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError,
@@ -68,6 +70,28 @@ def guarded(main, name=None):
   return wrapper
 
 
-def run(main, name=None):
+def flags_parser(name=None, renamed_flags=None):
+  """absl's flag parsing, its errors as one line: ``renamed_flags`` maps an
+  old flag name to (new name, what the new flag means)."""
+
+  def parse(argv):
+    try:
+      return flags.FLAGS(argv)
+    except flags.Error as err:
+      old = getattr(err, "flagname", None)
+      if old in (renamed_flags or {}):
+        new, meaning = renamed_flags[old]
+        message = "--%s is now --%s (%s): pass --%s" % (old, new, meaning, new)
+      else:
+        message = "%s (see --helpshort)" % one_line(err)
+      print("%s: error: %s" % (name or script_name(argv[0]), message),
+            file=sys.stderr, flush=True)
+      sys.exit(1)
+
+  return parse
+
+
+def run(main, name=None, renamed_flags=None):
   """``absl.app.run`` of ``main`` with user errors on one line."""
-  app.run(guarded(main, name))
+  app.run(guarded(main, name),
+          flags_parser=flags_parser(name, renamed_flags))

@@ -1,15 +1,15 @@
 r"""Converts a raw medical image dataset to sharded TFRecords.
 
 Layouts (--dataset_name, or --layout for a dataset of your own name):
-  diabetic      Kaggle DR: train/*.jpeg + trainLabels.csv (image,level)
-  oct           Kermany OCT: {train,val,test}/{CNV,DME,DRUSEN,NORMAL}/*.jpeg
+  kaggle_dr     Kaggle DR: train/*.jpeg + trainLabels.csv (image,level)
+  kermany_oct   Kermany OCT: {train,val,test}/{CNV,DME,DRUSEN,NORMAL}/*.jpeg
   image_folder  <dataset_dir>/<class>/<images> (JPEG/PNG/BMP/TIFF, 8/16-bit)
   chestxray14   NIH: images/*.png + Data_Entry_2017.csv (multi-label)
   dicom         a DICOM tree + --labels_file=<csv file,label> or --label_tag=<keyword>
   flowers       TF-Slim flowers: flower_photos/<class>/*.jpg
 
 Usage:
-  python download_and_convert_data.py --dataset_name=diabetic \
+  python download_and_convert_data.py --dataset_name=kaggle_dr \
       --dataset_dir=/data/kaggle_dr --validation_size=0.2 --num_shards=4
 
 Writes <output_dir>/<dataset_name>_<split>_NNNNN-of-MMMMM.tfrecord, labels.txt,
@@ -19,9 +19,9 @@ downloaded: put the raw data in --dataset_dir first.
 On Apache Beam (pip install -e '.[beam]'): the same conversion, the images
 read, prepared and written by Beam workers; Beam's own pipeline options go
 after `--`:
-  python download_and_convert_data.py --dataset_name=diabetic \
+  python download_and_convert_data.py --dataset_name=kaggle_dr \
       --dataset_dir=/data/kaggle_dr --runner=DirectRunner --direct_num_workers=2
-  python download_and_convert_data.py --dataset_name=diabetic \
+  python download_and_convert_data.py --dataset_name=kaggle_dr \
       --dataset_dir=gs://bucket/kaggle_dr --output_dir=gs://bucket/dr_records \
       --runner=DataflowRunner -- --project=my-project --region=europe-west4 \
       --temp_location=gs://bucket/tmp --requirements_file=requirements.txt
@@ -36,8 +36,8 @@ from datasets import convert
 FLAGS = flags.FLAGS
 
 flags.DEFINE_string("dataset_name", None, "Name of the dataset to convert; also "
-                    "the raw layout unless --layout is given: diabetic, oct, "
-                    "image_folder, chestxray14, dicom, flowers.")
+                    "the raw layout unless --layout is given: kaggle_dr, "
+                    "kermany_oct, image_folder, chestxray14, dicom, flowers.")
 flags.DEFINE_string("dataset_dir", None, "Folder holding the raw data.")
 flags.DEFINE_string("output_dir", None, "Where to write; default "
                     "<dataset_dir>/tfrecords.")
@@ -52,12 +52,14 @@ flags.DEFINE_float("validation_size", 0.2, "Fraction of patients' images for "
 flags.DEFINE_float("test_size", 0.0, "Fraction of patients' images for test.")
 flags.DEFINE_integer("random_seed", 0, "Seed of the patient-grouped split.")
 flags.DEFINE_integer("num_workers", None, "Worker processes; default all cores.")
-flags.DEFINE_integer("image_size", 299, "Output side in pixels; 0 keeps originals.")
+flags.DEFINE_integer("record_image_size", 299, "Side in pixels of the images "
+                     "stored in the records; 0 keeps originals. (Training "
+                     "resizes them to the net's --train_image_size.)")
 flags.DEFINE_enum("resize_mode", "pad", ["pad", "stretch", "keep"],
                   "pad: keep aspect and pad to a square; stretch: distort to a "
                   "square (older tutorials); keep: originals.")
 flags.DEFINE_integer("crop_black_borders", None, "Crop rows/columns darker than "
-                     "this threshold (0-255); default 10 for fundus (diabetic), "
+                     "this threshold (0-255); default 10 for fundus (kaggle_dr), "
                      "off otherwise; 0 turns it off.")
 flags.DEFINE_boolean("grayscale", False, "Store one grayscale channel.")
 flags.DEFINE_boolean("ben_graham", False, "Ben Graham's fundus normalisation.")
@@ -70,7 +72,7 @@ flags.DEFINE_string("dicom_window", "auto", "auto (VOI LUT or header window, "
 flags.DEFINE_boolean("jpeg_draft", True, "Decode large JPEGs at reduced DCT "
                      "scale when the target is much smaller.")
 flags.DEFINE_string("labels_file", None, "CSV of labels (dicom: file,label; "
-                    "diabetic/chestxray14: overrides the default CSV).")
+                    "kaggle_dr/chestxray14: overrides the default CSV).")
 flags.DEFINE_string("patients_file", None, "slim-med: CSV (file relative to "
                     "--dataset_dir, patient id) setting the patient group of the "
                     "files it lists, any layout; ids are hashed, never stored. "
@@ -81,8 +83,9 @@ flags.DEFINE_list("class_names", None, "The known label set; others are skipped.
 flags.DEFINE_enum("modality", None, ["fundus", "oct", "xray", "natural"],
                   "slim-med: recorded in dataset_info.json; training picks its "
                   "default preprocessing preset from it. Default by layout: "
-                  "diabetic fundus, oct oct, chestxray14/dicom xray, flowers "
-                  "natural, image_folder xray for grayscale images else natural.")
+                  "kaggle_dr fundus, kermany_oct oct, chestxray14/dicom xray, "
+                  "flowers natural, image_folder xray for grayscale images "
+                  "else natural.")
 flags.DEFINE_boolean("overwrite", False, "Replace an existing conversion.")
 flags.DEFINE_boolean("strict", False, "Fail if any input is skipped; nothing is "
                      "published then (only conversion_report.json is left).")
@@ -119,7 +122,8 @@ def main(argv):
       output_dir=FLAGS.output_dir, layout=FLAGS.layout,
       num_shards=FLAGS.num_shards, validation_size=FLAGS.validation_size,
       test_size=FLAGS.test_size, random_seed=FLAGS.random_seed,
-      num_workers=FLAGS.num_workers, image_size=FLAGS.image_size or None,
+      num_workers=FLAGS.num_workers,
+      image_size=FLAGS.record_image_size or None,
       resize_mode=FLAGS.resize_mode, crop_black_borders=FLAGS.crop_black_borders,
       grayscale=FLAGS.grayscale, ben_graham=FLAGS.ben_graham,
       bit_depth=FLAGS.bit_depth, image_format=FLAGS.image_format,
@@ -140,4 +144,7 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  cli.run(main)
+  # --image_size, the name this flag had, is the net's input elsewhere
+  # (export_inference_graph.py).
+  cli.run(main, renamed_flags={
+      "image_size": ("record_image_size", "the stored image size")})

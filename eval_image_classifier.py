@@ -2,7 +2,7 @@
 
     python eval_image_classifier.py --alsologtostderr \
         --checkpoint_path=<train_dir>/model.ckpt-92462 \
-        --dataset_name=diabetic --dataset_split_name=validation \
+        --dataset_name=kaggle_dr --dataset_split_name=validation \
         --dataset_dir=<tfrecords> --model_name=inception_v3
 
 Prints a table and writes metrics.json, predictions.csv, confusion matrix /

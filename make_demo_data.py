@@ -8,12 +8,13 @@ OCT pathology, finding marks), so a small network learns it.
 
 Usage:
 
-  python make_demo_data.py --layout=kaggle_dr --output_dir=/tmp/demo/diabetic \
+  python make_demo_data.py --layout=kaggle_dr --output_dir=/tmp/demo/kaggle_dr \
       --num_patients=200 --size=128
-  python download_and_convert_data.py --dataset_name=diabetic \
-      --dataset_dir=/tmp/demo/diabetic
+  python download_and_convert_data.py --dataset_name=kaggle_dr \
+      --dataset_dir=/tmp/demo/kaggle_dr
 
-Layouts: image_folder, kaggle_dr, oct, chestxray14, dicom, flowers.
+Layouts (the converter's --dataset_name of each): image_folder, kaggle_dr,
+kermany_oct, chestxray14, dicom, flowers.
 Flags left unset keep the generator's defaults (see demo/synthetic.py).
 """
 import json
@@ -34,7 +35,8 @@ flags.DEFINE_integer("seed", 0, "Random seed; same seed, same files.")
 flags.DEFINE_integer("per_class", None,
                      "image_folder, flowers: images per class.")
 flags.DEFINE_list("oct_per_class", None,
-                  "oct: images per class in train,val,test, e.g. 40,10,10.")
+                  "kermany_oct: images per class in train,val,test, e.g. "
+                  "40,10,10.")
 flags.DEFINE_list("class_names", None,
                   "image_folder, flowers: class folder names (image_folder: "
                   "the signal grows with the position in this list).")
@@ -64,7 +66,7 @@ def layout_kwargs(layout, values):
       "image_folder": ("size", "seed", "per_class", "class_names", "kind",
                        "bit_depth"),
       "kaggle_dr": ("size", "seed", "num_patients"),
-      "oct": ("size", "seed", "oct_per_class"),
+      "kermany_oct": ("size", "seed", "oct_per_class"),
       "chestxray14": ("size", "seed", "num_patients", "images_per_patient"),
       "dicom": ("size", "seed", "num_patients", "per_patient", "photometric",
                 "bits_stored", "transfer_syntax", "label_source"),

@@ -6,7 +6,7 @@ preprocessing presets, depth multiplier, batch-norm freezing). Example
 (fine-tune the official InceptionV3 checkpoint's new head):
 
   python train_image_classifier.py --train_dir=/tmp/train \\
-    --dataset_name=diabetic --dataset_split_name=train --dataset_dir=/data/dr \\
+    --dataset_name=kaggle_dr --dataset_split_name=train --dataset_dir=/data/dr \\
     --model_name=inception_v3 --checkpoint_path=/ckpt/inception_v3.ckpt \\
     --checkpoint_exclude_scopes=InceptionV3/Logits,InceptionV3/AuxLogits \\
     --trainable_scopes=InceptionV3/Logits,InceptionV3/AuxLogits

@@ -39,7 +39,8 @@ flags.DEFINE_integer("memory_images", 20, "N for the memory check.")
 flags.DEFINE_integer("width", 3000, "Photo width in pixels.")
 flags.DEFINE_integer("height", 2000, "Photo height in pixels.")
 flags.DEFINE_integer("distinct", 3, "Distinct drawn photos (the rest are copies).")
-flags.DEFINE_integer("image_size", 299, "Output side in pixels.")
+flags.DEFINE_integer("record_image_size", 299, "Stored image side in pixels "
+                     "(download_and_convert_data.py --record_image_size).")
 flags.DEFINE_integer("num_workers", None, "slim-med workers; default all cores.")
 flags.DEFINE_enum("image_format", "jpeg", ["jpeg", "png"], "Re-encoding, both ways.")
 flags.DEFINE_boolean("beam", True, "Also time Beam's DirectRunner (needs "
@@ -131,7 +132,7 @@ def _cpu_seconds():
 
 def _config(root, output_dir, image_size, image_format, num_workers):
   from datasets import convert
-  return convert.Config(dataset_name="diabetic", dataset_dir=root,
+  return convert.Config(dataset_name="kaggle_dr", dataset_dir=root,
                         output_dir=output_dir, image_size=image_size,
                         image_format=image_format, num_workers=num_workers,
                         validation_size=0.0, num_shards=2, progress=False,
@@ -182,7 +183,7 @@ from tf_compat import tf
 baseline = rss_mb(os.getpid(), "VmRSS:")
 thread = threading.Thread(target=watch, daemon=True)
 thread.start()
-config = convert.Config(dataset_name="diabetic", dataset_dir=%(root)r,
+config = convert.Config(dataset_name="kaggle_dr", dataset_dir=%(root)r,
     output_dir=%(out)r, image_size=%(size)d, image_format=%(fmt)r,
     num_workers=%(workers)d, validation_size=0.0, num_shards=4, progress=False,
     overwrite=True)
@@ -216,9 +217,9 @@ def main(argv):
                 FLAGS.distinct)
     from tf_compat import tf  # noqa: F401  (import cost outside both timings)
     n_t, s_t, c_t = tutorial_way(speed_root, os.path.join(work, "tutorial.tfrecord"),
-                            FLAGS.image_size, FLAGS.image_format)
-    n_o, s_o, c_o = ours(speed_root, os.path.join(work, "ours"), FLAGS.image_size,
-                    FLAGS.image_format, workers)
+                                 FLAGS.record_image_size, FLAGS.image_format)
+    n_o, s_o, c_o = ours(speed_root, os.path.join(work, "ours"),
+                         FLAGS.record_image_size, FLAGS.image_format, workers)
     rate_t, rate_o = n_t / s_t, n_o / s_o
     beam_row = None
     if FLAGS.beam:
@@ -228,14 +229,14 @@ def main(argv):
         beam_row = "(Beam row skipped: apache_beam not installed, pip install -e '.[beam]')"
       else:
         n_b, s_b, c_b = beam_way(speed_root, os.path.join(work, "beam"),
-                                 FLAGS.image_size, FLAGS.image_format, workers)
+                                 FLAGS.record_image_size, FLAGS.image_format, workers)
         beam_row = ("| slim-med on Beam DirectRunner (multi_processing), %d workers "
                     "| %d | %.1f | %.1f | %.1fx | %s |"
                     % (workers, n_b, s_b, n_b / s_b, (n_b / s_b) / rate_t,
                        "%.0f" % (1000 * c_b / n_b) if c_b > 0 else "n/a"))
     print()
     print("Converting %dx%d fundus JPEGs to %d px %s records (%d CPU cores)"
-          % (FLAGS.width, FLAGS.height, FLAGS.image_size, FLAGS.image_format,
+          % (FLAGS.width, FLAGS.height, FLAGS.record_image_size, FLAGS.image_format,
              os.cpu_count() or 1))
     print("| method | images | seconds | images/s | speed-up | CPU ms/image |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -267,7 +268,8 @@ def main(argv):
         os.link(os.path.join(mem_root, "train", stem + ".jpeg"),
                 os.path.join(root, "train", stem + ".jpeg"))
       rows.append((count, peak_memory(root, os.path.join(root, "out"),
-                                      FLAGS.image_size, FLAGS.image_format, workers)))
+                                      FLAGS.record_image_size, FLAGS.image_format,
+                                      workers)))
     print()
     print("Peak memory of slim-med's converter (max RSS)")
     print("| images | main process peak MB | of which TF import MB | largest worker MB |")

@@ -38,7 +38,7 @@ class Config:
   test_size: float = 0.0
   random_seed: int = 0
   num_workers: Optional[int] = None      # default: all cores
-  image_size: Optional[int] = 299        # None/0 keeps originals
+  image_size: Optional[int] = 299        # --record_image_size; None/0: originals
   resize_mode: str = "pad"               # pad | stretch | keep
   crop_black_borders: Optional[int] = None   # None: layout default; 0: off
   grayscale: bool = False
@@ -448,6 +448,11 @@ def plan(config: Config) -> Plan:
   ``.conversion/plan.json`` (or, when nothing can be published,
   conversion_report.json and raises ConversionError)."""
   layout = config.layout or config.dataset_name
+  if layout in info_lib.RENAMED_DATASETS:
+    raise ConversionError(info_lib.renamed_message(
+        layout, "layout" if config.layout else "dataset_name"))
+  if info_lib.current_name(config.dataset_name, layout) != config.dataset_name:
+    raise ConversionError(info_lib.renamed_message(config.dataset_name))
   dataset_dir = config.dataset_dir
   if not dataset_dir or not sources_lib.base.isdir(dataset_dir):
     raise ConversionError("--dataset_dir=%s is not a folder: point it at the "

@@ -79,6 +79,8 @@ def get_split(dataset_name: Optional[str], split_name: str, dataset_dir: str,
   directory = find_dataset_dir(dataset_dir)
   info = info_lib.read(directory)
   if dataset_name and dataset_name != info.name:
+    if info_lib.RENAMED_DATASETS.get(dataset_name) == info.name:
+      raise ValueError(info_lib.renamed_message(dataset_name))
     raise ValueError(
         "--dataset_name=%s but %s holds the dataset %r; pass "
         "--dataset_name=%s or the right --dataset_dir"

@@ -7,7 +7,7 @@ Example::
 
   {
     "format_version": 1,
-    "name": "diabetic",
+    "name": "kaggle_dr",
     "source_layout": "kaggle_dr",
     "task": "multiclass",              # or "multilabel"
     "modality": "fundus",              # fundus | oct | xray | natural: training's
@@ -20,7 +20,7 @@ Example::
     "image_format": "png",
     "image_size": 299,                 # null when originals were kept
     "preprocessing": {"crop_black_borders": 10, "resize": "pad", ...},
-    "file_pattern": "diabetic_%s_*.tfrecord",
+    "file_pattern": "kaggle_dr_%s_*.tfrecord",
     "splits": {
       "train": {"num_examples": 800, "num_shards": 4,
                 "class_counts": [400, 100, 150, 100, 50],
@@ -30,6 +30,10 @@ Example::
   }
 
 For multi-label data ``class_counts`` counts positives per finding.
+
+Datasets converted before a layout's name changed (``diabetic``, ``oct``) are
+read under the current name (``RENAMED_DATASETS``); their shards keep their
+names, through the stored ``file_pattern``.
 """
 import dataclasses
 import json
@@ -42,6 +46,21 @@ REPORT_FILENAME = "conversion_report.json"
 MANIFEST_FILENAME = "split_manifest.csv"
 FORMAT_VERSION = 1
 MODALITIES = ("fundus", "oct", "xray", "natural")
+# Old --dataset_name of a built-in layout -> its current name (= its layout).
+RENAMED_DATASETS = {"diabetic": "kaggle_dr", "oct": "kermany_oct"}
+
+
+def renamed_message(name: str, flag: str = "dataset_name") -> str:
+  """The one line telling a user who gave an old dataset name the new one."""
+  new = RENAMED_DATASETS[name]
+  return "--%s=%s is now called %s: pass --%s=%s" % (flag, name, new, flag, new)
+
+
+def current_name(name: str, source_layout: str) -> str:
+  """The name a dataset converted as ``name`` from ``source_layout`` has now:
+  only a built-in layout's old name is mapped, not your own names."""
+  new = RENAMED_DATASETS.get(name)
+  return new if new == source_layout else name
 
 
 @dataclasses.dataclass
@@ -89,7 +108,14 @@ class DatasetInfo:
   @classmethod
   def from_dict(cls, data: dict) -> "DatasetInfo":
     known = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in known})
+    values = {k: v for k, v in data.items() if k in known}
+    name = values.get("name")
+    layout = values.get("source_layout", "image_folder")
+    if name and current_name(name, layout) != name:
+      values["file_pattern"] = (values.get("file_pattern")
+                                or name + "_%s_*.tfrecord")
+      values["name"] = current_name(name, layout)
+    return cls(**values)
 
 
 def write(info: DatasetInfo, output_dir: str) -> None:

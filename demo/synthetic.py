@@ -12,8 +12,8 @@ signal that is large at the default sizes, so a small network learns it:
 * chest films (``make_image_folder(kind="xray")``, ``make_dicom``): grayscale
   lungs, heart and ribs; the stage is the density of small round opacities
   (``OPACITIES_PER_STAGE`` per stage step);
-* OCT B-scans (``make_oct``): layered retina; CNV lifts the RPE in one dome,
-  DME thickens the retina with dark cysts, DRUSEN adds small RPE bumps;
+* OCT B-scans (``make_kermany_oct``): layered retina; CNV lifts the RPE in one
+  dome, DME thickens the retina with dark cysts, DRUSEN adds small RPE bumps;
 * ChestX-ray14 films (``make_chestxray14``): each finding has its own mark
   (large heart, basal fluid, one nodule, a mass, a dark collapsed lung);
 * flowers (``make_flowers``): petals whose colour and shape name the class.
@@ -431,7 +431,7 @@ def make_kaggle_dr(root, num_patients=30, size=96, seed=0):
           "patients": patients, "class_names": list(DR_GRADES)}
 
 
-def make_oct(root, per_class=(6, 2, 2), size=64, seed=0):
+def make_kermany_oct(root, per_class=(6, 2, 2), size=64, seed=0):
   """Kermany 2018 OCT: ``root/{train,val,test}/{CNV,DME,DRUSEN,NORMAL}/
   {CLASS}-{patient}-{n}.jpeg``, grayscale JPEG B-scans.
 
@@ -648,7 +648,7 @@ def make_flowers(root, per_class=8, size=64, class_names=FLOWER_CLASSES,
 LAYOUTS = {
     "image_folder": make_image_folder,
     "kaggle_dr": make_kaggle_dr,
-    "oct": make_oct,
+    "kermany_oct": make_kermany_oct,
     "chestxray14": make_chestxray14,
     "dicom": make_dicom,
     "flowers": make_flowers,

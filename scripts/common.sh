@@ -1,6 +1,14 @@
 #!/bin/bash
 # Helpers shared by the experiment scripts in this folder (sourced, not run).
 #
+# The steps every experiment shares are functions here; a script calls them
+# with the flags of the real command, so it still reads as its experiment's
+# flags, TF-Slim style:
+#   ensure_checkpoint MODEL DIR ...   the pretrained checkpoint (download)
+#   convert_data FLAGS...             download_and_convert_data.py, unless done
+#   train_model FLAGS...              train_image_classifier.py
+#   evaluate_model FLAGS...           eval_image_classifier.py + one RESULT line
+#
 # Every script accepts a small-run mode, `SMALL=1 scripts/<name>.sh` or
 # `scripts/<name>.sh --small`: demo data from make_demo_data.py, a thin
 # InceptionV3 (depth_multiplier 0.1) at 107 px and a few steps, so the whole
@@ -40,6 +48,19 @@ small_mode() {
   if [[ "${MIXED_PRECISION:-1}" == "1" ]]; then
     PRECISION_FLAGS="--mixed_precision"
   fi
+}
+
+# small_run_dirs NAME: the folders of a small run, all under WORK_DIR
+# (default /tmp/slim-med-small/NAME), which is emptied first: DATASET_DIR
+# (demo data), TFRECORD_DIR, TRAIN_DIR, and PRETRAINED_CHECKPOINT_DIR for the
+# stand-in checkpoint (STANDIN_CHECKPOINT_DIR when set: tests share one).
+small_run_dirs() {
+  WORK_DIR="${WORK_DIR:-/tmp/slim-med-small/$1}"
+  PRETRAINED_CHECKPOINT_DIR="${STANDIN_CHECKPOINT_DIR:-${WORK_DIR}/standin_checkpoint}"
+  DATASET_DIR="${WORK_DIR}/raw"
+  TFRECORD_DIR="${WORK_DIR}/tfrecords"
+  TRAIN_DIR="${WORK_DIR}/train"
+  rm -rf "${WORK_DIR}"
 }
 
 # ensure_checkpoint MODEL_NAME DIR [DEPTH_MULTIPLIER IMAGE_SIZE]
@@ -104,6 +125,50 @@ so that ${ckpt} exists, then run this script again
 (or set PRETRAINED_CHECKPOINT_DIR to the folder that holds ${model}.ckpt).
 MSG
   exit 1
+}
+
+# convert_data FLAGS...: download_and_convert_data.py with these flags, unless
+# its output folder (--output_dir, default <--dataset_dir>/tfrecords) holds a
+# converted dataset already; --overwrite converts again.
+convert_data() {
+  local arg dataset_dir="" output_dir="" overwrite=0
+  for arg in "$@"; do
+    case "${arg}" in
+      --dataset_dir=*) dataset_dir="${arg#*=}" ;;
+      --output_dir=*) output_dir="${arg#*=}" ;;
+      --overwrite) overwrite=1 ;;
+    esac
+  done
+  output_dir="${output_dir:-${dataset_dir}/tfrecords}"
+  if [[ "${overwrite}" == "0" && -f "${output_dir}/dataset_info.json" ]]; then
+    echo "Using converted records in ${output_dir}"
+    return 0
+  fi
+  "${PYTHON}" "${REPO_DIR}/download_and_convert_data.py" "$@"
+}
+
+# train_model FLAGS...: train_image_classifier.py with these flags, then the
+# small run's (SMALL_TRAIN_FLAGS) and MIXED_PRECISION's (PRECISION_FLAGS).
+train_model() {
+  "${PYTHON}" "${REPO_DIR}/train_image_classifier.py" "$@" \
+    ${SMALL_TRAIN_FLAGS} ${PRECISION_FLAGS}
+}
+
+# evaluate_model FLAGS...: eval_image_classifier.py --alsologtostderr with
+# these flags (--eval_dir required), then print_accuracy of the --eval_dir.
+evaluate_model() {
+  local arg eval_dir=""
+  for arg in "$@"; do
+    case "${arg}" in
+      --eval_dir=*) eval_dir="${arg#*=}" ;;
+    esac
+  done
+  if [[ -z "${eval_dir}" ]]; then
+    echo "evaluate_model: pass --eval_dir=<folder> (its metrics.json is printed)" >&2
+    exit 2
+  fi
+  "${PYTHON}" "${REPO_DIR}/eval_image_classifier.py" --alsologtostderr "$@"
+  print_accuracy "${eval_dir}"
 }
 
 # print_accuracy EVAL_DIR: one line with the headline numbers of metrics.json.

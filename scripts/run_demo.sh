@@ -20,9 +20,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 small_mode "$@"
 
 WORK_DIR="${WORK_DIR:-/tmp/slim-med-demo}"
-DATASET_NAME=diabetic
-DATASET_DIR="${WORK_DIR}/diabetic_raw"        # raw Kaggle-style layout
-TFRECORD_DIR="${WORK_DIR}/diabetic_tfrecords" # converted records
+DATASET_NAME=kaggle_dr
+DATASET_DIR="${WORK_DIR}/kaggle_dr_raw"        # raw Kaggle-style layout
+TFRECORD_DIR="${WORK_DIR}/kaggle_dr_tfrecords" # converted records
 TRAIN_DIR="${TRAIN_DIR:-${WORK_DIR}/train_inception_v3}"
 MODEL_NAME=inception_v3
 
@@ -52,11 +52,11 @@ rm -rf "${DATASET_DIR}"
   --seed=0
 
 echo "== 2/4 convert to TFRecords -> ${TFRECORD_DIR}"
-"${PYTHON}" "${REPO_DIR}/download_and_convert_data.py" \
+convert_data \
   --dataset_name="${DATASET_NAME}" \
   --dataset_dir="${DATASET_DIR}" \
   --output_dir="${TFRECORD_DIR}" \
-  --image_size="${IMAGE_SIZE}" \
+  --record_image_size="${IMAGE_SIZE}" \
   --validation_size=0.2 \
   --num_shards=2 \
   --random_seed=0 \
@@ -69,7 +69,7 @@ rm -rf "${TRAIN_DIR}"
 # thousands of steps before the moving statistics used at evaluation settle.
 # --opt_epsilon=1e-8: TF-Slim's default epsilon (1.0) suits RMSProp; with Adam
 # it shrinks every step and the short demo would not learn.
-"${PYTHON}" "${REPO_DIR}/train_image_classifier.py" \
+train_model \
   --train_dir="${TRAIN_DIR}" \
   --dataset_name="${DATASET_NAME}" \
   --dataset_split_name=train \
@@ -89,12 +89,10 @@ rm -rf "${TRAIN_DIR}"
   --save_interval_secs=600 \
   --save_summaries_secs=60 \
   --log_every_n_steps=25 \
-  --seed=0 \
-  ${SMALL_TRAIN_FLAGS} ${PRECISION_FLAGS}
+  --seed=0
 
 echo "== 4/4 evaluate on the validation patients"
-"${PYTHON}" "${REPO_DIR}/eval_image_classifier.py" \
-  --alsologtostderr \
+evaluate_model \
   --checkpoint_path="${TRAIN_DIR}" \
   --eval_dir="${TRAIN_DIR}/eval_validation" \
   --dataset_name="${DATASET_NAME}" \
@@ -105,6 +103,4 @@ echo "== 4/4 evaluate on the validation patients"
   --depth_multiplier="${DEPTH_MULTIPLIER}" \
   --eval_image_size="${IMAGE_SIZE}" \
   --batch_size=50
-
-print_accuracy "${TRAIN_DIR}/eval_validation"
 echo "TensorBoard: tensorboard --logdir=${TRAIN_DIR}"

@@ -22,8 +22,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 small_mode "$@"
 
-DATASET_NAME="${DATASET_NAME:-diabetic}"
-DATASET_DIR="${DATASET_DIR:-/tmp/diabetic}"
+DATASET_NAME="${DATASET_NAME:-kaggle_dr}"
+DATASET_DIR="${DATASET_DIR:-/tmp/kaggle_dr}"
 TFRECORD_DIR="${TFRECORD_DIR:-${DATASET_DIR}/tfrecords}"
 # Where the two runs write (the ps run, the all-reduce run).
 TRAIN_DIR="${TRAIN_DIR:-/tmp/${DATASET_NAME}-models/inception_v3_distributed}"
@@ -40,11 +40,8 @@ TASK_TIMEOUT="${TASK_TIMEOUT:-$((7 * 24 * 3600))}"
 MODEL_FLAGS="--depth_multiplier=${DEPTH_MULTIPLIER}"
 
 if [[ "${SMALL}" == "1" ]]; then
-  WORK_DIR="${WORK_DIR:-/tmp/slim-med-small/distributed}"
-  DATASET_NAME=diabetic
-  DATASET_DIR="${WORK_DIR}/raw"
-  TFRECORD_DIR="${WORK_DIR}/tfrecords"
-  TRAIN_DIR="${WORK_DIR}/train"
+  small_run_dirs distributed
+  DATASET_NAME=kaggle_dr
   # A two-convolution net keeps the five TensorFlow processes CI-sized.
   MODEL_NAME=tiny_cnn
   MODEL_FLAGS=""
@@ -52,31 +49,27 @@ if [[ "${SMALL}" == "1" ]]; then
   BATCH_SIZE=4
   TRAIN_STEPS=6
   TASK_TIMEOUT=300
-  rm -rf "${WORK_DIR}"
   "${PYTHON}" "${REPO_DIR}/make_demo_data.py" --layout=kaggle_dr \
     --output_dir="${DATASET_DIR}" --num_patients=10 --size=64
   export TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
 fi
 
-if [[ ! -f "${TFRECORD_DIR}/dataset_info.json" ]]; then
-  # The default 24 shards give every one of up to 24 workers its own.
-  "${PYTHON}" "${REPO_DIR}/download_and_convert_data.py" \
-    --dataset_name="${DATASET_NAME}" \
-    --dataset_dir="${DATASET_DIR}" \
-    --output_dir="${TFRECORD_DIR}" \
-    --image_size="${IMAGE_SIZE}" \
-    --validation_size=0.2 \
-    --random_seed=0
-else
-  echo "Using converted records in ${TFRECORD_DIR}"
-fi
+# The default 24 shards give every one of up to 24 workers its own.
+convert_data \
+  --dataset_name="${DATASET_NAME}" \
+  --dataset_dir="${DATASET_DIR}" \
+  --output_dir="${TFRECORD_DIR}" \
+  --record_image_size="${IMAGE_SIZE}" \
+  --validation_size=0.2 \
+  --random_seed=0
 
 free_port() {
   "${PYTHON}" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# start_task TRAIN_DIR CLUSTER_JSON TYPE INDEX: one task in the background;
-# its PID is appended to PIDS.
+# start_task TRAIN_DIR CLUSTER_JSON TYPE INDEX: one task in the background
+# (train_image_classifier.py with its TF_CONFIG, under a timeout, so not
+# train_model); its PID is appended to PIDS.
 PIDS=()
 start_task() {
   local train_dir="$1" cluster="$2" type="$3" index="$4"
@@ -130,12 +123,10 @@ wait "${CHIEF_PID}"
 wait "${WORKER_PID}"
 
 for run_dir in "${PS_DIR}" "${MWMS_DIR}"; do
-  "${PYTHON}" "${REPO_DIR}/eval_image_classifier.py" \
-    --alsologtostderr \
+  evaluate_model \
     --checkpoint_path="${run_dir}" \
     --eval_dir="${run_dir}/eval_validation" \
     --dataset_name="${DATASET_NAME}" \
     --dataset_split_name=validation \
     --dataset_dir="${TFRECORD_DIR}"
-  print_accuracy "${run_dir}/eval_validation"
 done

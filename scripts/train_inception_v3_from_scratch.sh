@@ -10,7 +10,7 @@
 #
 # Usage:
 #   DATASET_DIR=/data/kaggle_dr scripts/train_inception_v3_from_scratch.sh
-#   DATASET_NAME=oct DATASET_DIR=/data/OCT2017 scripts/train_inception_v3_from_scratch.sh
+#   DATASET_NAME=kermany_oct DATASET_DIR=/data/OCT2017 scripts/train_inception_v3_from_scratch.sh
 #   SMALL=1 scripts/train_inception_v3_from_scratch.sh   # smoke run on demo
 #                                                        # data (or --small)
 set -euo pipefail
@@ -18,8 +18,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 small_mode "$@"
 
 # Which dataset and where its raw files are.
-DATASET_NAME="${DATASET_NAME:-diabetic}"
-DATASET_DIR="${DATASET_DIR:-/tmp/diabetic}"
+DATASET_NAME="${DATASET_NAME:-kaggle_dr}"
+DATASET_DIR="${DATASET_DIR:-/tmp/kaggle_dr}"
 # Where the TFRecords are written.
 TFRECORD_DIR="${TFRECORD_DIR:-${DATASET_DIR}/tfrecords}"
 # Where the training checkpoints and event logs are saved to.
@@ -34,35 +34,27 @@ TRAIN_STEPS="${TRAIN_STEPS:-100000}"
 MOVING_AVERAGE_DECAY=0.9999
 
 if [[ "${SMALL}" == "1" ]]; then
-  WORK_DIR="${WORK_DIR:-/tmp/slim-med-small/from_scratch}"
-  DATASET_NAME=diabetic
+  small_run_dirs from_scratch
+  DATASET_NAME=kaggle_dr
   PREPROCESSING=fundus
-  DATASET_DIR="${WORK_DIR}/raw"
-  TFRECORD_DIR="${WORK_DIR}/tfrecords"
-  TRAIN_DIR="${WORK_DIR}/train"
   IMAGE_SIZE=107
   DEPTH_MULTIPLIER=0.1
   BATCH_SIZE=4
   TRAIN_STEPS=2
-  rm -rf "${WORK_DIR}"
   "${PYTHON}" "${REPO_DIR}/make_demo_data.py" --layout=kaggle_dr \
     --output_dir="${DATASET_DIR}" --num_patients=10 --size=96
 fi
 
-if [[ ! -f "${TFRECORD_DIR}/dataset_info.json" ]]; then
-  "${PYTHON}" "${REPO_DIR}/download_and_convert_data.py" \
-    --dataset_name="${DATASET_NAME}" \
-    --dataset_dir="${DATASET_DIR}" \
-    --output_dir="${TFRECORD_DIR}" \
-    --image_size="${IMAGE_SIZE}" \
-    --validation_size=0.2 \
-    --num_shards=4 \
-    --random_seed=0
-else
-  echo "Using converted records in ${TFRECORD_DIR}"
-fi
+convert_data \
+  --dataset_name="${DATASET_NAME}" \
+  --dataset_dir="${DATASET_DIR}" \
+  --output_dir="${TFRECORD_DIR}" \
+  --record_image_size="${IMAGE_SIZE}" \
+  --validation_size=0.2 \
+  --num_shards=4 \
+  --random_seed=0
 
-"${PYTHON}" "${REPO_DIR}/train_image_classifier.py" \
+train_model \
   --train_dir="${TRAIN_DIR}" \
   --dataset_name="${DATASET_NAME}" \
   --dataset_split_name=train \
@@ -85,11 +77,9 @@ fi
   --weight_decay=0.00004 \
   --save_interval_secs=600 \
   --save_summaries_secs=120 \
-  --log_every_n_steps=100 \
-  ${SMALL_TRAIN_FLAGS} ${PRECISION_FLAGS}
+  --log_every_n_steps=100
 
-"${PYTHON}" "${REPO_DIR}/eval_image_classifier.py" \
-  --alsologtostderr \
+evaluate_model \
   --checkpoint_path="${TRAIN_DIR}" \
   --eval_dir="${TRAIN_DIR}/eval_validation" \
   --dataset_name="${DATASET_NAME}" \
@@ -100,4 +90,3 @@ fi
   --depth_multiplier="${DEPTH_MULTIPLIER}" \
   --eval_image_size="${IMAGE_SIZE}" \
   --moving_average_decay="${MOVING_AVERAGE_DECAY}"
-print_accuracy "${TRAIN_DIR}/eval_validation"

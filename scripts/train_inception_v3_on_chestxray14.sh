@@ -36,17 +36,11 @@ BATCH_SIZE="${BATCH_SIZE:-32}"
 TRAIN_STEPS="${TRAIN_STEPS:-20000}"
 
 if [[ "${SMALL}" == "1" ]]; then
-  WORK_DIR="${WORK_DIR:-/tmp/slim-med-small/chestxray14}"
-  # A stand-in checkpoint may be shared between small runs (tests do).
-  PRETRAINED_CHECKPOINT_DIR="${STANDIN_CHECKPOINT_DIR:-${WORK_DIR}/standin_checkpoint}"
-  DATASET_DIR="${WORK_DIR}/raw"
-  TFRECORD_DIR="${WORK_DIR}/tfrecords"
-  TRAIN_DIR="${WORK_DIR}/train"
+  small_run_dirs chestxray14
   IMAGE_SIZE=107
   DEPTH_MULTIPLIER=0.1
   BATCH_SIZE=4
   TRAIN_STEPS=2
-  rm -rf "${WORK_DIR}"
   "${PYTHON}" "${REPO_DIR}/make_demo_data.py" --layout=chestxray14 \
     --output_dir="${DATASET_DIR}" --num_patients=12 --size=64
 fi
@@ -54,21 +48,17 @@ fi
 ensure_checkpoint "${MODEL_NAME}" "${PRETRAINED_CHECKPOINT_DIR}" \
   "${DEPTH_MULTIPLIER}" "${IMAGE_SIZE}"
 
-if [[ ! -f "${TFRECORD_DIR}/dataset_info.json" ]]; then
-  "${PYTHON}" "${REPO_DIR}/download_and_convert_data.py" \
-    --dataset_name="${DATASET_NAME}" \
-    --dataset_dir="${DATASET_DIR}" \
-    --output_dir="${TFRECORD_DIR}" \
-    --image_size="${IMAGE_SIZE}" \
-    --grayscale \
-    --validation_size=0.2 \
-    --num_shards=4 \
-    --random_seed=0
-else
-  echo "Using converted records in ${TFRECORD_DIR}"
-fi
+convert_data \
+  --dataset_name="${DATASET_NAME}" \
+  --dataset_dir="${DATASET_DIR}" \
+  --output_dir="${TFRECORD_DIR}" \
+  --record_image_size="${IMAGE_SIZE}" \
+  --grayscale \
+  --validation_size=0.2 \
+  --num_shards=4 \
+  --random_seed=0
 
-"${PYTHON}" "${REPO_DIR}/train_image_classifier.py" \
+train_model \
   --train_dir="${TRAIN_DIR}" \
   --dataset_name="${DATASET_NAME}" \
   --dataset_split_name=train \
@@ -90,11 +80,9 @@ fi
   --save_interval_secs=600 \
   --save_summaries_secs=120 \
   --log_every_n_steps=100 \
-  --weight_decay=0.00004 \
-  ${SMALL_TRAIN_FLAGS} ${PRECISION_FLAGS}
+  --weight_decay=0.00004
 
-"${PYTHON}" "${REPO_DIR}/eval_image_classifier.py" \
-  --alsologtostderr \
+evaluate_model \
   --checkpoint_path="${TRAIN_DIR}" \
   --eval_dir="${TRAIN_DIR}/eval_validation" \
   --dataset_name="${DATASET_NAME}" \
@@ -104,4 +92,3 @@ fi
   --preprocessing_name="${PREPROCESSING}" \
   --depth_multiplier="${DEPTH_MULTIPLIER}" \
   --eval_image_size="${IMAGE_SIZE}"
-print_accuracy "${TRAIN_DIR}/eval_validation"

@@ -39,9 +39,9 @@ def demo_kaggle_dr(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def demo_oct(tmp_path_factory):
+def demo_kermany_oct(tmp_path_factory):
   """Kermany OCT: 6/2/2 B-scans per class in train/val/test."""
-  return demo.make_oct(_session_root(tmp_path_factory, "oct"))
+  return demo.make_kermany_oct(_session_root(tmp_path_factory, "kermany_oct"))
 
 
 @pytest.fixture(scope="session")

@@ -90,7 +90,7 @@ def dr_dataset(demo_kaggle_dr, tmp_path_factory):
   rows = [(path, int(grade), patient) for path, grade, patient in
           zip(demo_kaggle_dr["files"], demo_kaggle_dr["grades"],
               demo_kaggle_dr["patients"])]
-  info = write_records(directory, "diabetic",
+  info = write_records(directory, "kaggle_dr",
                        {"validation": rows[:VALIDATION],
                         "train": rows[VALIDATION:VALIDATION + 8]},
                        demo_kaggle_dr["class_names"], True, PREPROCESSING)

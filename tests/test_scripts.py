@@ -28,8 +28,8 @@ def _env(tmp_path, **extra):
 
 def test_one_script_per_experiment():
   assert set(NAMES) >= {
-      "run_demo.sh", "finetune_inception_v3_on_diabetic.sh",
-      "finetune_inception_v3_on_oct.sh",
+      "run_demo.sh", "finetune_inception_v3_on_kaggle_dr.sh",
+      "finetune_inception_v3_on_kermany_oct.sh",
       "finetune_inception_v3_on_pneumoconiosis.sh",
       "train_inception_v3_from_scratch.sh",
       "train_inception_v3_on_chestxray14.sh"}
@@ -44,11 +44,17 @@ def test_script_is_tf_slim_style(path):
   # The settings a user edits are variables near the top.
   for variable in ("TRAIN_DIR=", "DATASET_DIR="):
     assert re.search(r"^%s" % variable, text, re.M), variable
-  # convert -> train -> eval, in that order.
-  order = [text.index(s) for s in ("download_and_convert_data.py",
-                                   "train_image_classifier.py",
-                                   "eval_image_classifier.py")]
+  # convert -> train -> eval, in that order, through common.sh's steps (the
+  # distributed script starts its training tasks itself, with TF_CONFIG).
+  steps = [re.search(pattern, text, re.M) for pattern in (
+      r"^convert_data \\$",
+      r"^\s*(train_model \\$|.*/train_image_classifier\.py\" \\$)",
+      r"^\s*evaluate_model \\$")]
+  assert all(steps), steps
+  order = [step.start() for step in steps]
   assert order == sorted(order)
+  assert not re.search(r"^[^#\n]*/(download_and_convert_data|eval_image_classifier)"
+                       r"\.py", text, re.M)
   if path in FINETUNE:
     assert re.search(r"^PRETRAINED_CHECKPOINT_DIR=", text, re.M)
     assert "--checkpoint_exclude_scopes=InceptionV3/Logits,InceptionV3/AuxLogits" in text
@@ -56,6 +62,42 @@ def test_script_is_tf_slim_style(path):
   if "pneumoconiosis" in path or "chestxray14" in path:
     assert "--preprocessing_name=\"${PREPROCESSING}\"" in text
     assert re.search(r"^PREPROCESSING=xray$", text, re.M)
+
+
+def _steps(tmp_path, code, **env):
+  """Runs ``code`` after sourcing common.sh, PYTHON printing its arguments."""
+  code = ('source "%s/scripts/common.sh"; small_mode; %s' % (REPO, code))
+  return subprocess.run(["bash", "-c", code], capture_output=True, text=True,
+                        env=_env(tmp_path, PYTHON="echo", **env))
+
+
+def test_common_steps_pass_the_scripts_flags(tmp_path):
+  out = tmp_path / "records"
+  convert = 'convert_data --dataset_name=x --dataset_dir=%s --output_dir=%s' % (
+      tmp_path, out)
+  run = _steps(tmp_path, convert)
+  assert run.stdout.split() == ["%s/download_and_convert_data.py" % REPO,
+                                "--dataset_name=x", "--dataset_dir=%s" % tmp_path,
+                                "--output_dir=%s" % out]
+  out.mkdir()
+  (out / "dataset_info.json").write_text("{}")
+  assert _steps(tmp_path, convert).stdout == "Using converted records in %s\n" % out
+  assert "--overwrite" in _steps(tmp_path, convert + " --overwrite").stdout
+  # the default --output_dir, <--dataset_dir>/tfrecords
+  (tmp_path / "tfrecords").mkdir()
+  (tmp_path / "tfrecords" / "dataset_info.json").write_text("{}")
+  assert "Using converted" in _steps(
+      tmp_path, "convert_data --dataset_dir=%s" % tmp_path).stdout
+  # training: the small run's and MIXED_PRECISION's flags after the script's
+  train = "train_model --train_dir=t --batch_size=4"
+  assert _steps(tmp_path, train).stdout.split()[1:] == [
+      "--train_dir=t", "--batch_size=4", "--mixed_precision"]
+  assert _steps(tmp_path, train, MIXED_PRECISION="0", SMALL="1").stdout.split()[1:] == [
+      "--train_dir=t", "--batch_size=4", "--nosave_graph", "--num_image_summaries=0"]
+  # evaluation: the --eval_dir's metrics.json is printed; no --eval_dir, no run
+  evaluate = _steps(tmp_path, "evaluate_model --checkpoint_path=c")
+  assert evaluate.returncode == 2 and "--eval_dir" in evaluate.stderr
+  assert evaluate.stdout == ""
 
 
 def test_help_and_unknown_argument(tmp_path):

@@ -12,8 +12,8 @@ from datasets.sources.kaggle_dr import KaggleDR
 from datasets.sources.oct import KermanyOCT
 
 SOURCES = {
-    "diabetic": KaggleDR,
-    "oct": KermanyOCT,
+    "kaggle_dr": KaggleDR,
+    "kermany_oct": KermanyOCT,
     "image_folder": ImageFolder,
     "chestxray14": ChestXray14,
     "dicom": Dicom,

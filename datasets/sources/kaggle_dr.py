@@ -13,7 +13,7 @@ IMAGE_FOLDERS = ("train", ".")
 
 
 class KaggleDR(base.Source):
-  name = "diabetic"
+  name = "kaggle_dr"
   layout = "kaggle_dr"
   default_channels = 3
   default_modality = "fundus"

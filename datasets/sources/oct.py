@@ -19,7 +19,7 @@ SPLITS = {"train": "train", "val": "validation", "test": "test"}
 
 
 class KermanyOCT(base.Source):
-  name = "oct"
+  name = "kermany_oct"
   layout = "kermany_oct"
   default_channels = 1
   default_modality = "oct"

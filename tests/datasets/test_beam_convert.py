@@ -61,13 +61,13 @@ def test_beam_direct_runner_matches_local_converter(make_demo, tmp_path):
   _damage(d)
   local, beam = tmp_path / "local", tmp_path / "beam"
   settings = dict(validation_size=0.2, test_size=0.2, num_shards=2)
-  expected = run("diabetic", d["root"], local, **settings)
+  expected = run("kaggle_dr", d["root"], local, **settings)
   # Worker processes: items, prepared images and failures cross processes.
-  got = _beam_run("diabetic", d["root"], beam, "multi_processing", **settings)
+  got = _beam_run("kaggle_dr", d["root"], beam, "multi_processing", **settings)
   assert (got.written, got.skipped) == (expected.written, expected.skipped) == (21, 3)
 
-  info_l, splits_l = read_all(local, "diabetic")
-  info_b, splits_b = read_all(beam, "diabetic")
+  info_l, splits_l = read_all(local, "kaggle_dr")
+  info_b, splits_b = read_all(beam, "kaggle_dr")
   assert set(splits_b) == set(splits_l) == {"train", "validation", "test"}
   for split in splits_l:
     key = lambda r: r["source_id"]
@@ -113,7 +113,7 @@ def test_beam_runner_through_the_script(make_demo, tmp_path):
   d = make_demo("flowers", per_class=2, size=32)
   out = str(tmp_path / "out")
   base = [sys.executable, SCRIPT, "--dataset_name", "flowers", "--dataset_dir",
-          d["root"], "--output_dir", out, "--image_size", "32", "--noprogress"]
+          d["root"], "--output_dir", out, "--record_image_size", "32", "--noprogress"]
   proc = subprocess.run(base + ["--runner", "NoSuchRunner"], cwd=REPO,
                         capture_output=True, text=True, timeout=240)
   errors = [l for l in proc.stderr.splitlines()
@@ -138,7 +138,7 @@ def test_without_runner_beam_is_not_imported(make_demo, tmp_path):
           "except SystemExit as e:\n  assert not e.code, e.code\n"
           "print('BEAM' if 'apache_beam' in sys.modules else 'NO BEAM')\n"
           % ([SCRIPT, "--dataset_name", "flowers", "--dataset_dir", d["root"],
-              "--output_dir", str(tmp_path / "out"), "--image_size", "32",
+              "--output_dir", str(tmp_path / "out"), "--record_image_size", "32",
               "--num_workers", "1", "--noprogress"], SCRIPT))
   proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                         text=True, timeout=240)
@@ -166,7 +166,7 @@ def test_beam_writes_schemes_tensorflow_lacks_through_beam(make_demo, tmp_path,
   from tf_compat import tf
   d = make_demo("kaggle_dr", num_patients=4, size=48)
   local, beam = tmp_path / "local", str(tmp_path / "beam")
-  run("diabetic", d["root"], local, validation_size=0.25)
+  run("kaggle_dr", d["root"], local, validation_size=0.25)
   monkeypatch.setattr(storage, "via_beam", lambda path: str(path).startswith(beam))
 
   def refuse(fn):
@@ -178,7 +178,7 @@ def test_beam_writes_schemes_tensorflow_lacks_through_beam(make_demo, tmp_path,
                "rename", "GFile"):
     monkeypatch.setattr(tf.io.gfile, name, refuse(getattr(tf.io.gfile, name)))
   monkeypatch.setattr(tf.io, "TFRecordWriter", refuse(tf.io.TFRecordWriter))
-  _beam_run("diabetic", d["root"], beam, "multi_threading", validation_size=0.25)
+  _beam_run("kaggle_dr", d["root"], beam, "multi_threading", validation_size=0.25)
   monkeypatch.undo()
   names = sorted(os.listdir(local))
   assert sorted(os.listdir(beam)) == names
@@ -187,4 +187,4 @@ def test_beam_writes_schemes_tensorflow_lacks_through_beam(make_demo, tmp_path,
       assert open(os.path.join(beam, name), "rb").read() == \
           open(local / name, "rb").read(), name
   with pytest.raises(convert.ConversionError, match="--runner"):
-    run("diabetic", d["root"], "s3://bucket/records")   # the local runner can't
+    run("kaggle_dr", d["root"], "s3://bucket/records")   # the local runner can't

@@ -43,11 +43,11 @@ def _check_metadata(out, info, splits):
     assert counts.tolist() == split.class_counts
 
 
-def test_diabetic(demo_kaggle_dr, tmp_path):
+def test_kaggle_dr(demo_kaggle_dr, tmp_path):
   out = tmp_path / "out"
-  result = run("diabetic", demo_kaggle_dr["root"], out, validation_size=0.2,
+  result = run("kaggle_dr", demo_kaggle_dr["root"], out, validation_size=0.2,
                num_shards=3)
-  info, splits = read_all(out, "diabetic")
+  info, splits = read_all(out, "kaggle_dr")
   assert (info.source_layout, info.task, info.graded) == ("kaggle_dr", "multiclass", True)
   assert info.modality == "fundus"
   assert info.class_names == ["0", "1", "2", "3", "4"]
@@ -79,7 +79,7 @@ def test_records_are_what_read_and_prepare_gives(demo_kaggle_dr, tmp_path):
   preprocessing dict: it must reproduce the stored pixels exactly."""
   from datasets import imaging
   out = tmp_path / "out"
-  run("diabetic", demo_kaggle_dr["root"], out, validation_size=0.0, num_shards=1)
+  run("kaggle_dr", demo_kaggle_dr["root"], out, validation_size=0.0, num_shards=1)
   info, splits = read_all(out)
   record = splits["train"][0]
   path = demo_kaggle_dr["files"][demo_kaggle_dr["images"].index(record["source_id"])]
@@ -87,22 +87,69 @@ def test_records_are_what_read_and_prepare_gives(demo_kaggle_dr, tmp_path):
   np.testing.assert_array_equal(np.round(record["image"] * 255).astype(np.uint8), again)
 
 
-def test_oct_keeps_given_splits(demo_oct, tmp_path):
+def test_kermany_oct_keeps_given_splits(demo_kermany_oct, tmp_path):
   out = tmp_path / "out"
-  run("oct", demo_oct["root"], out)
-  info, splits = read_all(out, "oct")
+  run("kermany_oct", demo_kermany_oct["root"], out)
+  info, splits = read_all(out, "kermany_oct")
   assert {k: len(v) for k, v in splits.items()} == {"train": 24, "validation": 8, "test": 8}
   assert info.channels == 1 and info.source_layout == "kermany_oct"
   assert info.modality == "oct"
   given = {"train": "train", "val": "validation", "test": "test"}
   found = _by_id(splits)
-  for path, label, split, pid in zip(demo_oct["files"], demo_oct["labels"],
-                                     demo_oct["splits"], demo_oct["patients"]):
-    record = found[os.path.relpath(path, demo_oct["root"]).replace(os.sep, "/")]
+  for path, label, split, pid in zip(demo_kermany_oct["files"], demo_kermany_oct["labels"],
+                                     demo_kermany_oct["splits"], demo_kermany_oct["patients"]):
+    record = found[os.path.relpath(path, demo_kermany_oct["root"]).replace(os.sep, "/")]
     assert record["split"] == given[split]
     assert info.class_names[record["label"]] == label
     assert record["patient_group"] == tfexample.anonymize(pid)
   _check_metadata(out, info, splits)
+
+
+def _as_before_the_rename(out, old, new, **changes):
+  """Makes a conversion look like one written under the old name ``old``."""
+  for name in os.listdir(out):
+    if name.startswith(new + "_"):
+      os.rename(out / name, out / (old + name[len(new):]))
+  data = json.load(open(out / "dataset_info.json"))
+  data.update(dict(name=old, file_pattern=old + "_%s_*.tfrecord"), **changes)
+  data = {k: v for k, v in data.items() if v is not None}
+  json.dump(data, open(out / "dataset_info.json", "w"))
+
+
+def test_datasets_converted_under_the_old_names_still_load(demo_kermany_oct, tmp_path):
+  import pytest
+  from datasets import dataset_factory
+  out = tmp_path / "out"
+  run("kermany_oct", demo_kermany_oct["root"], out)
+  _as_before_the_rename(out, "oct", "kermany_oct")
+  info, splits = read_all(out, "kermany_oct")
+  assert info.name == "kermany_oct" and info.file_pattern == "oct_%s_*.tfrecord"
+  assert {k: len(v) for k, v in splits.items()} == {"train": 24, "validation": 8, "test": 8}
+  assert dataset_factory.get_split(None, "test", str(out)).dataset_name == "kermany_oct"
+  with pytest.raises(ValueError, match=r"^--dataset_name=oct is now called "
+                     r"kermany_oct: pass --dataset_name=kermany_oct$"):
+    dataset_factory.get_split("oct", "test", str(out))
+  # a file without file_pattern: the shards still carry the old name
+  _as_before_the_rename(out, "oct", "kermany_oct", file_pattern=None)
+  assert len(read_all(out, "kermany_oct")[1]["test"]) == 8
+  # your own dataset called "oct" (another layout) keeps its name
+  _as_before_the_rename(out, "oct", "kermany_oct", source_layout="image_folder")
+  assert dataset_info.read(str(out)).name == "oct"
+  assert len(read_all(out, "oct")[1]["test"]) == 8
+
+
+def test_old_dataset_names_given_to_the_converter_name_the_new_one(tmp_path):
+  import pytest
+  from datasets.convert import ConversionError
+  for name, layout, message in [
+      ("diabetic", None, "--dataset_name=diabetic is now called kaggle_dr: "
+                         "pass --dataset_name=kaggle_dr"),
+      ("diabetic", "kaggle_dr", "--dataset_name=diabetic is now called kaggle_dr"),
+      ("mine", "oct", "--layout=oct is now called kermany_oct: pass "
+                      "--layout=kermany_oct")]:
+    with pytest.raises(ConversionError, match="^" + message):
+      run(name, tmp_path, tmp_path / "out", layout=layout)
+  assert not (tmp_path / "out").exists()
 
 
 def test_image_folder_8bit_stages(demo_image_folder, tmp_path):
@@ -253,12 +300,12 @@ def test_own_dataset_name_with_layout_and_keep_originals(demo_image_folder, tmp_
              if n.endswith(".tfrecord"))
 
 
-def test_oct_without_val_folder_carves_validation_by_patient(make_demo, tmp_path):
+def test_kermany_oct_without_val_folder_carves_validation_by_patient(make_demo, tmp_path):
   import shutil
-  d = make_demo("oct", per_class=(6, 2, 2))
+  d = make_demo("kermany_oct", per_class=(6, 2, 2))
   shutil.rmtree(os.path.join(d["root"], "val"))
   out = tmp_path / "out"
-  run("oct", d["root"], out, validation_size=0.25)
+  run("kermany_oct", d["root"], out, validation_size=0.25)
   info, splits = read_all(out)
   assert len(splits["test"]) == 8 and len(splits["train"]) + len(splits["validation"]) == 24
   assert 4 <= len(splits["validation"]) <= 8

@@ -24,10 +24,10 @@ def _run(*args, **kwargs):
 
 def test_seed_commands_verbatim(make_demo):
   d = make_demo("kaggle_dr", num_patients=6, size=48)
-  proc = _run("--dataset_name", "diabetic", "--dataset_dir", d["root"])
+  proc = _run("--dataset_name", "kaggle_dr", "--dataset_dir", d["root"])
   assert proc.returncode == 0, proc.stderr
   out = os.path.join(d["root"], "tfrecords")
-  info, splits = read_all(out, "diabetic")
+  info, splits = read_all(out, "kaggle_dr")
   assert set(splits) == {"train", "validation"} and info.image_size == 299
   assert sum(len(v) for v in splits.values()) == 12
   summary = [l for l in proc.stdout.splitlines() if l.strip()]
@@ -35,7 +35,7 @@ def test_seed_commands_verbatim(make_demo):
   assert "img/s" in proc.stderr   # tqdm progress with a rate
 
   d2 = make_demo("kaggle_dr", num_patients=6, size=48)
-  proc = _run("--dataset_name", "diabetic", "--dataset_dir", d2["root"],
+  proc = _run("--dataset_name", "kaggle_dr", "--dataset_dir", d2["root"],
               "--validation_size", "0.2", "--num_shards", "4", "--random_seed", "0")
   assert proc.returncode == 0, proc.stderr
   info = dataset_info.read(os.path.join(d2["root"], "tfrecords"))
@@ -44,10 +44,28 @@ def test_seed_commands_verbatim(make_demo):
 
 
 def test_errors_are_one_line_with_nonzero_exit(tmp_path, make_demo):
-  proc = _run("--dataset_name", "diabetic", "--dataset_dir", str(tmp_path / "nope"))
+  proc = _run("--dataset_name", "kaggle_dr", "--dataset_dir", str(tmp_path / "nope"))
   assert proc.returncode == 1
   errors = [l for l in proc.stderr.splitlines() if "download_and_convert_data: error" in l]
   assert len(errors) == 1 and "--dataset_dir" in errors[0]
+  # a layout's old name: the new one
+  proc = _run("--dataset_name", "diabetic", "--dataset_dir", str(tmp_path))
+  assert proc.returncode == 1
+  assert proc.stderr.strip().splitlines() == [
+      "download_and_convert_data: error: --dataset_name=diabetic is now called "
+      "kaggle_dr: pass --dataset_name=kaggle_dr"]
+  # the flag's old name (export_inference_graph.py's --image_size is the net's
+  # input), or any flag absl cannot parse: one line naming the fix
+  for old in (["--image_size", "64"], ["--image_size=64"], ["-image_size=64"]):
+    proc = _run("--dataset_name", "kaggle_dr", "--dataset_dir", str(tmp_path), *old)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "download_and_convert_data: error: --image_size is now --record_image_size "
+        "(the stored image size): pass --record_image_size"]
+  proc = _run("--dataset_name", "kaggle_dr", "--record_image_size=big")
+  assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1
+  assert proc.stderr.startswith("download_and_convert_data: error: ")
+  assert "--record_image_size" in proc.stderr and "--helpshort" in proc.stderr
   # existing output is refused with the fix named
   d = make_demo("image_folder", class_names=("0", "1"), per_class=2)
   os.makedirs(os.path.join(d["root"], "tfrecords"))
@@ -60,7 +78,7 @@ def test_killed_run_resumes_without_loss_or_duplicates(make_demo, tmp_path):
   d = make_demo("flowers", per_class=40, size=96)
   out = str(tmp_path / "out")
   args = ["--dataset_name", "flowers", "--dataset_dir", d["root"], "--output_dir",
-          out, "--num_shards", "25", "--num_workers", "1", "--image_size", "64",
+          out, "--num_shards", "25", "--num_workers", "1", "--record_image_size", "64",
           "--validation_size", "0.2"]
   proc = subprocess.Popen([sys.executable, SCRIPT] + args, cwd=REPO,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -100,7 +118,7 @@ def test_strict_modality_and_patients_file_flags(make_demo, tmp_path):
   open(d["files"][0], "wb").write(b"\x89PNG\r\n\x1a\n broken")     # fails when read
   out = str(tmp_path / "out")
   args = ["--dataset_name", "films", "--layout", "image_folder", "--dataset_dir",
-          d["root"], "--output_dir", out, "--image_size", "32", "--num_workers", "1"]
+          d["root"], "--output_dir", out, "--record_image_size", "32", "--num_workers", "1"]
   proc = _run(*(args + ["--strict"]))
   assert proc.returncode == 1
   errors = [l for l in proc.stderr.splitlines() if "download_and_convert_data: error" in l]

@@ -43,7 +43,7 @@ def test_every_dr_fault_skipped_counted_reported(make_demo, tmp_path):
   d = make_demo("kaggle_dr", num_patients=10, size=48)
   good = _damage_dr(d)
   out = tmp_path / "out"
-  result = run("diabetic", d["root"], out, validation_size=0.2)
+  result = run("kaggle_dr", d["root"], out, validation_size=0.2)
   _, splits = read_all(out)
   written = {r["source_id"] for rs in splits.values() for r in rs}
   assert written == good and result.written == len(good) == 16
@@ -62,12 +62,12 @@ def test_strict_fails_on_any_skip(make_demo, tmp_path):
   d = make_demo("kaggle_dr", num_patients=4, size=48)
   _damage_dr(d)
   with pytest.raises(convert.ConversionError, match="--strict"):
-    run("diabetic", d["root"], tmp_path / "out", strict=True)
+    run("kaggle_dr", d["root"], tmp_path / "out", strict=True)
   # decode faults only show up while reading: still a failure with --strict
   d2 = make_demo("kaggle_dr", num_patients=4, size=48)
   open(d2["files"][0], "wb").close()
   with pytest.raises(convert.ConversionError, match="--strict"):
-    run("diabetic", d2["root"], tmp_path / "out2", strict=True)
+    run("kaggle_dr", d2["root"], tmp_path / "out2", strict=True)
 
 
 def test_image_folder_faults(make_demo, tmp_path):
@@ -115,7 +115,7 @@ def test_csv_without_columns_is_one_line_error(make_demo, tmp_path):
   d = make_demo("kaggle_dr", num_patients=2, size=48)
   open(d["csv"], "w").write("name,grade\n%s,1\n" % d["images"][0])
   with pytest.raises(convert.ConversionError) as err:
-    run("diabetic", d["root"], tmp_path / "out")
+    run("kaggle_dr", d["root"], tmp_path / "out")
   message = str(err.value)
   assert "\n" not in message and "image, level" in message and "trainLabels.csv" in message
   x = make_demo("chestxray14", num_patients=2, size=32)
@@ -126,10 +126,10 @@ def test_csv_without_columns_is_one_line_error(make_demo, tmp_path):
 
 def test_wrong_dataset_dir_is_one_line_error(tmp_path, make_demo):
   with pytest.raises(convert.ConversionError, match="not a folder"):
-    run("diabetic", tmp_path / "absent", tmp_path / "out")
-  d = make_demo("oct", per_class=(1, 1, 1))
+    run("kaggle_dr", tmp_path / "absent", tmp_path / "out")
+  d = make_demo("kermany_oct", per_class=(1, 1, 1))
   with pytest.raises(convert.ConversionError, match="trainLabels.csv") as err:
-    run("diabetic", d["root"], tmp_path / "out")   # an OCT tree is no DR tree
+    run("kaggle_dr", d["root"], tmp_path / "out")   # an OCT tree is no DR tree
   assert "\n" not in str(err.value)
   with pytest.raises(convert.ConversionError, match="expected one of"):
     run("imagenet", d["root"], tmp_path / "out")

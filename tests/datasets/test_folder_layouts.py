@@ -151,7 +151,7 @@ def test_byte_identical_files_are_duplicates_and_label_conflicts(tmp_path):
   assert {"0/2.png", "2/2.png"} <= set(found)
 
 
-def test_oct_same_names_in_two_classes_and_patient_folders(tmp_path):
+def test_kermany_oct_same_names_in_two_classes_and_patient_folders(tmp_path):
   rng = np.random.default_rng(3)
   root = tmp_path / "oct"
   for split in ("train", "test"):
@@ -163,7 +163,7 @@ def test_oct_same_names_in_two_classes_and_patient_folders(tmp_path):
         array = demo.draw_oct(rng, 32, condition)
         demo._save(array, str(root / split / condition / PATIENTS[0] / ("%d.jpeg" % n)))
   out = tmp_path / "out"
-  result = run("oct", root, out, validation_size=0.0)
+  result = run("kermany_oct", root, out, validation_size=0.0)
   _, found = _written(out)
   assert result.written == 2 * 2 * 5 and result.skipped == 0
   token = tfexample.anonymize(PATIENTS[0])

@@ -146,8 +146,8 @@ def test_xray_16bit_png(demo_image_folder_16bit):
 # --------------------------------------------------------------------------
 # OCT.
 
-def test_oct_layout_matches_kermany(demo_oct):
-  root = demo_oct["root"]
+def test_kermany_oct_layout_matches_kermany(demo_kermany_oct):
+  root = demo_kermany_oct["root"]
   assert sorted(os.listdir(root)) == ["test", "train", "val"]
   for split, count in zip(("train", "val", "test"), (6, 2, 2)):
     assert sorted(os.listdir(os.path.join(root, split))) == list(demo.OCT_CLASSES)
@@ -157,14 +157,14 @@ def test_oct_layout_matches_kermany(demo_oct):
       for f in files:
         condition, patient, number = f[:-len(".jpeg")].split("-")
         assert condition == name and patient.isdigit() and number.isdigit()
-  image = Image.open(demo_oct["files"][0])
+  image = Image.open(demo_kermany_oct["files"][0])
   assert image.mode == "L" and image.format == "JPEG"
   assert image.size[0] > image.size[1]  # B-scans are wider than tall
 
 
 def test_oct_classes_separable_by_a_linear_model(make_demo):
   from sklearn.linear_model import LogisticRegression
-  out = make_demo("oct", per_class=(16, 0, 8), size=64, seed=3)
+  out = make_demo("kermany_oct", per_class=(16, 0, 8), size=64, seed=3)
 
   def features(path):
     image = np.asarray(Image.open(path).resize((20, 16)), np.float32) / 255.0
@@ -321,7 +321,7 @@ def test_flowers_layout(demo_flowers):
 @pytest.mark.parametrize("layout,kwargs", [
     ("kaggle_dr", {"num_patients": 3, "size": 48}),
     ("image_folder", {"per_class": 2, "size": 48, "bit_depth": 16}),
-    ("oct", {"per_class": (2, 1, 1), "size": 48}),
+    ("kermany_oct", {"per_class": (2, 1, 1), "size": 48}),
     ("chestxray14", {"num_patients": 3, "size": 48}),
     ("dicom", {"num_patients": 2, "transfer_syntax": "jpeg2000"}),
     ("flowers", {"per_class": 1, "size": 48}),
@@ -351,7 +351,7 @@ def test_make_demo_data_cli(tmp_path):
   assert len(os.listdir(os.path.join(out, "train"))) == 6
   bad = subprocess.run(
       [sys.executable, os.path.join(REPO, "make_demo_data.py"),
-       "--layout=oct", "--output_dir=" + out, "--num_patients=3"],
+       "--layout=kermany_oct", "--output_dir=" + out, "--num_patients=3"],
       cwd=REPO, capture_output=True, text=True)
   assert bad.returncode != 0
-  assert "--num_patients" in bad.stderr and "oct" in bad.stderr
+  assert "--num_patients" in bad.stderr and "kermany_oct" in bad.stderr

@@ -22,7 +22,7 @@ def _options(dr_dataset, checkpoint_path, eval_dir, **kwargs):
                "image_size": 80}
   return evaluate.EvalOptions(
       checkpoint_path=checkpoint_path, dataset_dir=dr_dataset["dir"],
-      model_overrides=overrides, dataset_name="diabetic",
+      model_overrides=overrides, dataset_name="kaggle_dr",
       dataset_split_name="validation", eval_dir=str(eval_dir),
       num_preprocessing_threads=2, progress=False, **kwargs)
 
@@ -38,7 +38,7 @@ def test_seed_command_runs_unchanged(dr_dataset, dr_checkpoints):
   come from training's flags.json, eval_dir defaults to <train_dir>/eval_<split>."""
   cmd = [sys.executable, "eval_image_classifier.py", "--alsologtostderr",
          "--checkpoint_path=%s" % dr_checkpoints["paths"][1],
-         "--dataset_name=diabetic", "--dataset_split_name=validation",
+         "--dataset_name=kaggle_dr", "--dataset_split_name=validation",
          "--dataset_dir=%s" % dr_dataset["dir"], "--model_name=inception_v3"]
   proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
   assert proc.returncode == 0, proc.stderr[-3000:]

@@ -22,7 +22,7 @@ DEPTH = 0.1
 @pytest.fixture(scope="module")
 def eval_probs(dr_dataset, dr_checkpoints):
   """{source_id: probabilities} from the eval pipeline (records)."""
-  split = dataset_factory.get_split("diabetic", "validation", dr_dataset["dir"])
+  split = dataset_factory.get_split("kaggle_dr", "validation", dr_dataset["dir"])
   options = evaluate.EvalOptions(checkpoint_path=dr_checkpoints["paths"][1],
                                  dataset_dir=dr_dataset["dir"])
   evaluator = evaluate.Evaluator(split, evaluate.model_config(options, split),

@@ -130,7 +130,7 @@ def tasks():
 @pytest.fixture(scope="module")
 def dataset_dir(tmp_path_factory):
   return record_fixtures.write_dataset(
-      tmp_path_factory.mktemp("data"), name="diabetic", size=32, channels=3,
+      tmp_path_factory.mktemp("data"), name="kaggle_dr", size=32, channels=3,
       splits={"train": [4, 4, 4, 4], "validation": [2, 2, 2, 2]}, num_shards=4)
 
 

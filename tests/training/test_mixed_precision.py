@@ -28,7 +28,7 @@ HERE_MIXED = precision_lib.choose(True).policy   # what --mixed_precision runs h
 @pytest.fixture(scope="module")
 def dataset_dir(tmp_path_factory):
   return record_fixtures.write_dataset(
-      tmp_path_factory.mktemp("data") / "tfrecords", name="diabetic", size=48,
+      tmp_path_factory.mktemp("data") / "tfrecords", name="kaggle_dr", size=48,
       channels=3, splits={"train": [6, 6, 6, 6], "validation": [3, 3, 3, 3]})
 
 
@@ -47,7 +47,7 @@ def _train(train_dir, dataset_dir, mixed, steps=40):
 
 
 def _predict(train_dir, dataset_dir, mixed):
-  split = dataset_factory.get_split("diabetic", "validation", dataset_dir)
+  split = dataset_factory.get_split("kaggle_dr", "validation", dataset_dir)
   config = model_spec.for_inference(train_dir, {"mixed_precision": mixed},
                                     info=split.info)
   trained = model_spec.read(train_dir).mixed_precision

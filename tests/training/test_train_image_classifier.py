@@ -40,7 +40,7 @@ def _is_bn_stat(name):
 def data(tmp_path_factory):
   root = tmp_path_factory.mktemp("data")
   dataset_dir = record_fixtures.write_dataset(
-      root / "tfrecords", name="diabetic", size=48, channels=3,
+      root / "tfrecords", name="kaggle_dr", size=48, channels=3,
       splits={"train": [6, 6, 6, 6], "validation": [3, 3, 3, 3]})
   pretrained = checkpoint_fixtures.build_inception_checkpoint(
       root / "pretrained", depth_multiplier=DM, v1_format=True)
@@ -73,7 +73,7 @@ def test_tf_slim_command_1_fine_tunes_heads_only(tmp_path, data):
   train_dir = str(tmp_path / "train")
   # TF-Slim's head-only fine-tune command (README); only --max_number_of_steps
   # shrinks, SMALL added.
-  args = ["--train_dir=" + train_dir, "--dataset_name=diabetic",
+  args = ["--train_dir=" + train_dir, "--dataset_name=kaggle_dr",
           "--dataset_split_name=train", "--dataset_dir=" + data["dataset_dir"],
           "--model_name=inception_v3", "--checkpoint_path=" + data["pretrained"],
           "--checkpoint_exclude_scopes=InceptionV3/Logits,InceptionV3/AuxLogits",
@@ -115,7 +115,7 @@ def test_tf_slim_command_1_fine_tunes_heads_only(tmp_path, data):
   assert provenance["code"]["tensorflow"] == tf.__version__
   assert "git_commit" in provenance["code"]
   info = json.load(open(os.path.join(train_dir, "dataset_info.json")))
-  assert info["name"] == "diabetic"
+  assert info["name"] == "kaggle_dr"
 
   spec = json.load(open(os.path.join(train_dir, "model_spec.json")))
   assert (spec["image_size"], spec["depth_multiplier"]) == (SIZE, DM)
@@ -162,7 +162,7 @@ def test_tf_slim_command_1_fine_tunes_heads_only(tmp_path, data):
 def test_tf_slim_command_2_with_frozen_batch_norm(tmp_path, data):
   train_dir = str(tmp_path / "train")
   # TF-Slim's full fine-tune command (it has no step limit: one is added).
-  args = ["--train_dir=" + train_dir, "--dataset_name=diabetic",
+  args = ["--train_dir=" + train_dir, "--dataset_name=kaggle_dr",
           "--dataset_split_name=train", "--dataset_dir=" + data["dataset_dir"],
           "--model_name=inception_v3", "--checkpoint_path=" + data["pretrained"],
           "--checkpoint_exclude_scopes=InceptionV3/Logits,InceptionV3/AuxLogits",
@@ -263,7 +263,7 @@ def _evaluate(train_dir, dataset_dir):
   from datasets import input_pipeline
   from nets import nets_factory
   from preprocessing import preprocessing_factory
-  split = dataset_factory.get_split("diabetic", "validation", dataset_dir)
+  split = dataset_factory.get_split("kaggle_dr", "validation", dataset_dir)
   with tf.Graph().as_default():
     fn = preprocessing_factory.get_preprocessing("xray", is_training=False)
     batch = tf.compat.v1.data.make_one_shot_iterator(input_pipeline.make_dataset(

@@ -9,9 +9,9 @@
 #   4. fine-tunes all layers from there, evaluates on validation and test.
 #
 # Usage:
-#   DATASET_DIR=/data/OCT2017 scripts/finetune_inception_v3_on_oct.sh
-#   SMALL=1 scripts/finetune_inception_v3_on_oct.sh   # smoke run on demo data
-#                                                     # (or --small)
+#   DATASET_DIR=/data/OCT2017 scripts/finetune_inception_v3_on_kermany_oct.sh
+#   SMALL=1 scripts/finetune_inception_v3_on_kermany_oct.sh   # smoke run on demo
+#                                                             # data (or --small)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 small_mode "$@"
@@ -23,9 +23,9 @@ DATASET_DIR="${DATASET_DIR:-/tmp/OCT2017}"
 # Where the TFRecords are written.
 TFRECORD_DIR="${TFRECORD_DIR:-${DATASET_DIR}/tfrecords}"
 # Where the training checkpoints and event logs are saved to.
-TRAIN_DIR="${TRAIN_DIR:-/tmp/oct-models/inception_v3}"
+TRAIN_DIR="${TRAIN_DIR:-/tmp/kermany_oct-models/inception_v3}"
 
-DATASET_NAME=oct
+DATASET_NAME=kermany_oct
 MODEL_NAME=inception_v3
 PREPROCESSING=oct
 IMAGE_SIZE="${IMAGE_SIZE:-299}"
@@ -36,39 +36,29 @@ ALL_LAYERS_STEPS="${ALL_LAYERS_STEPS:-1500}"
 EVAL_EVERY_PHASE=1
 
 if [[ "${SMALL}" == "1" ]]; then
-  WORK_DIR="${WORK_DIR:-/tmp/slim-med-small/finetune_oct}"
-  # A stand-in checkpoint may be shared between small runs (tests do).
-  PRETRAINED_CHECKPOINT_DIR="${STANDIN_CHECKPOINT_DIR:-${WORK_DIR}/standin_checkpoint}"
-  DATASET_DIR="${WORK_DIR}/raw"
-  TFRECORD_DIR="${WORK_DIR}/tfrecords"
-  TRAIN_DIR="${WORK_DIR}/train"
+  small_run_dirs finetune_kermany_oct
   IMAGE_SIZE=107
   DEPTH_MULTIPLIER=0.1
   BATCH_SIZE=4
   LOGITS_STEPS=2
-  ALL_LAYERS_STEPS=0   # the all-layers phase is smoke-tested by the diabetic script
+  ALL_LAYERS_STEPS=0   # the all-layers phase is smoke-tested by the kaggle_dr script
   EVAL_EVERY_PHASE=0
-  rm -rf "${WORK_DIR}"
-  "${PYTHON}" "${REPO_DIR}/make_demo_data.py" --layout=oct \
+  "${PYTHON}" "${REPO_DIR}/make_demo_data.py" --layout=kermany_oct \
     --output_dir="${DATASET_DIR}" --oct_per_class=4,2,2 --size=64
 fi
 
 ensure_checkpoint "${MODEL_NAME}" "${PRETRAINED_CHECKPOINT_DIR}" \
   "${DEPTH_MULTIPLIER}" "${IMAGE_SIZE}"
 
-if [[ ! -f "${TFRECORD_DIR}/dataset_info.json" ]]; then
-  "${PYTHON}" "${REPO_DIR}/download_and_convert_data.py" \
-    --dataset_name="${DATASET_NAME}" \
-    --dataset_dir="${DATASET_DIR}" \
-    --output_dir="${TFRECORD_DIR}" \
-    --image_size="${IMAGE_SIZE}" \
-    --num_shards=2
-else
-  echo "Using converted records in ${TFRECORD_DIR}"
-fi
+convert_data \
+  --dataset_name="${DATASET_NAME}" \
+  --dataset_dir="${DATASET_DIR}" \
+  --output_dir="${TFRECORD_DIR}" \
+  --record_image_size="${IMAGE_SIZE}" \
+  --num_shards=2
 
 # Fine-tune only the new layers.
-"${PYTHON}" "${REPO_DIR}/train_image_classifier.py" \
+train_model \
   --train_dir="${TRAIN_DIR}" \
   --dataset_name="${DATASET_NAME}" \
   --dataset_split_name=train \
@@ -88,26 +78,24 @@ fi
   --save_summaries_secs=100 \
   --log_every_n_steps=100 \
   --optimizer=rmsprop \
-  --weight_decay=0.00004 \
-  ${SMALL_TRAIN_FLAGS} ${PRECISION_FLAGS}
+  --weight_decay=0.00004
 
-evaluate() {
-  "${PYTHON}" "${REPO_DIR}/eval_image_classifier.py" \
-    --alsologtostderr \
-    --checkpoint_path="$1" \
-    --eval_dir="$1/eval_validation" \
-    --dataset_name="${DATASET_NAME}" \
-    --dataset_split_name=validation \
-    --dataset_dir="${TFRECORD_DIR}" \
-    --model_name="${MODEL_NAME}" \
-    --preprocessing_name="${PREPROCESSING}" \
-    --depth_multiplier="${DEPTH_MULTIPLIER}" \
-    --eval_image_size="${IMAGE_SIZE}"
-  print_accuracy "$1/eval_validation"
-}
+# The evaluation flags of every evaluation below (--dataset_split_name apart).
+EVAL_FLAGS=(
+  --dataset_name="${DATASET_NAME}"
+  --dataset_dir="${TFRECORD_DIR}"
+  --model_name="${MODEL_NAME}"
+  --preprocessing_name="${PREPROCESSING}"
+  --depth_multiplier="${DEPTH_MULTIPLIER}"
+  --eval_image_size="${IMAGE_SIZE}"
+)
 
 if [[ "${EVAL_EVERY_PHASE}" == "1" ]]; then
-  evaluate "${TRAIN_DIR}"
+  evaluate_model \
+    --checkpoint_path="${TRAIN_DIR}" \
+    --eval_dir="${TRAIN_DIR}/eval_validation" \
+    --dataset_split_name=validation \
+    "${EVAL_FLAGS[@]}"
 fi
 
 # Fine-tune all the layers, starting from the run above.
@@ -115,7 +103,7 @@ FINAL_DIR="${TRAIN_DIR}/all"
 if [[ "${ALL_LAYERS_STEPS}" == "0" ]]; then
   FINAL_DIR="${TRAIN_DIR}"
 else
-  "${PYTHON}" "${REPO_DIR}/train_image_classifier.py" \
+  train_model \
     --train_dir="${TRAIN_DIR}/all" \
     --dataset_name="${DATASET_NAME}" \
     --dataset_split_name=train \
@@ -133,23 +121,19 @@ else
     --save_summaries_secs=100 \
     --log_every_n_steps=100 \
     --optimizer=rmsprop \
-    --weight_decay=0.00004 \
-    ${SMALL_TRAIN_FLAGS} ${PRECISION_FLAGS}
+    --weight_decay=0.00004
 fi
 
 if [[ "${SMALL}" != "1" ]]; then
-  evaluate "${FINAL_DIR}"
+  evaluate_model \
+    --checkpoint_path="${FINAL_DIR}" \
+    --eval_dir="${FINAL_DIR}/eval_validation" \
+    --dataset_split_name=validation \
+    "${EVAL_FLAGS[@]}"
 fi
 # The Kermany test split (1000 scans in the real data) is reported once, last.
-"${PYTHON}" "${REPO_DIR}/eval_image_classifier.py" \
-  --alsologtostderr \
+evaluate_model \
   --checkpoint_path="${FINAL_DIR}" \
   --eval_dir="${FINAL_DIR}/eval_test" \
-  --dataset_name="${DATASET_NAME}" \
   --dataset_split_name=test \
-  --dataset_dir="${TFRECORD_DIR}" \
-  --model_name="${MODEL_NAME}" \
-  --preprocessing_name="${PREPROCESSING}" \
-  --depth_multiplier="${DEPTH_MULTIPLIER}" \
-  --eval_image_size="${IMAGE_SIZE}"
-print_accuracy "${FINAL_DIR}/eval_test"
+  "${EVAL_FLAGS[@]}"

@@ -9,8 +9,8 @@
 #   4. fine-tunes all layers from there, evaluates (accuracy, quadratic kappa).
 #
 # Usage:
-#   DATASET_DIR=/data/kaggle_dr scripts/finetune_inception_v3_on_diabetic.sh
-#   SMALL=1 scripts/finetune_inception_v3_on_diabetic.sh   # smoke run on demo
+#   DATASET_DIR=/data/kaggle_dr scripts/finetune_inception_v3_on_kaggle_dr.sh
+#   SMALL=1 scripts/finetune_inception_v3_on_kaggle_dr.sh   # smoke run on demo
 #                                                           # data (or --small)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -19,13 +19,13 @@ small_mode "$@"
 # Where the ImageNet checkpoint is saved to (or already is).
 PRETRAINED_CHECKPOINT_DIR="${PRETRAINED_CHECKPOINT_DIR:-/tmp/checkpoints}"
 # Where the raw Kaggle data is: train/*.jpeg and trainLabels.csv.
-DATASET_DIR="${DATASET_DIR:-/tmp/diabetic}"
+DATASET_DIR="${DATASET_DIR:-/tmp/kaggle_dr}"
 # Where the TFRecords are written.
 TFRECORD_DIR="${TFRECORD_DIR:-${DATASET_DIR}/tfrecords}"
 # Where the training checkpoints and event logs are saved to.
-TRAIN_DIR="${TRAIN_DIR:-/tmp/diabetic-models/inception_v3}"
+TRAIN_DIR="${TRAIN_DIR:-/tmp/kaggle_dr-models/inception_v3}"
 
-DATASET_NAME=diabetic
+DATASET_NAME=kaggle_dr
 MODEL_NAME=inception_v3
 PREPROCESSING=fundus
 IMAGE_SIZE="${IMAGE_SIZE:-299}"
@@ -36,19 +36,13 @@ ALL_LAYERS_STEPS="${ALL_LAYERS_STEPS:-1500}"
 EVAL_EVERY_PHASE=1
 
 if [[ "${SMALL}" == "1" ]]; then
-  WORK_DIR="${WORK_DIR:-/tmp/slim-med-small/finetune_diabetic}"
-  # A stand-in checkpoint may be shared between small runs (tests do).
-  PRETRAINED_CHECKPOINT_DIR="${STANDIN_CHECKPOINT_DIR:-${WORK_DIR}/standin_checkpoint}"
-  DATASET_DIR="${WORK_DIR}/raw"
-  TFRECORD_DIR="${WORK_DIR}/tfrecords"
-  TRAIN_DIR="${WORK_DIR}/train"
+  small_run_dirs finetune_kaggle_dr
   IMAGE_SIZE=107
   DEPTH_MULTIPLIER=0.1
   BATCH_SIZE=4
   LOGITS_STEPS=2
   ALL_LAYERS_STEPS=2   # both phases, the only small run that does
   EVAL_EVERY_PHASE=0
-  rm -rf "${WORK_DIR}"
   "${PYTHON}" "${REPO_DIR}/make_demo_data.py" --layout=kaggle_dr \
     --output_dir="${DATASET_DIR}" --num_patients=10 --size=96
 fi
@@ -56,21 +50,17 @@ fi
 ensure_checkpoint "${MODEL_NAME}" "${PRETRAINED_CHECKPOINT_DIR}" \
   "${DEPTH_MULTIPLIER}" "${IMAGE_SIZE}"
 
-if [[ ! -f "${TFRECORD_DIR}/dataset_info.json" ]]; then
-  "${PYTHON}" "${REPO_DIR}/download_and_convert_data.py" \
-    --dataset_name="${DATASET_NAME}" \
-    --dataset_dir="${DATASET_DIR}" \
-    --output_dir="${TFRECORD_DIR}" \
-    --image_size="${IMAGE_SIZE}" \
-    --validation_size=0.2 \
-    --num_shards=4 \
-    --random_seed=0
-else
-  echo "Using converted records in ${TFRECORD_DIR}"
-fi
+convert_data \
+  --dataset_name="${DATASET_NAME}" \
+  --dataset_dir="${DATASET_DIR}" \
+  --output_dir="${TFRECORD_DIR}" \
+  --record_image_size="${IMAGE_SIZE}" \
+  --validation_size=0.2 \
+  --num_shards=4 \
+  --random_seed=0
 
 # Fine-tune only the new layers.
-"${PYTHON}" "${REPO_DIR}/train_image_classifier.py" \
+train_model \
   --train_dir="${TRAIN_DIR}" \
   --dataset_name="${DATASET_NAME}" \
   --dataset_split_name=train \
@@ -90,30 +80,28 @@ fi
   --save_summaries_secs=100 \
   --log_every_n_steps=100 \
   --optimizer=rmsprop \
-  --weight_decay=0.00004 \
-  ${SMALL_TRAIN_FLAGS} ${PRECISION_FLAGS}
+  --weight_decay=0.00004
 
-evaluate() {
-  "${PYTHON}" "${REPO_DIR}/eval_image_classifier.py" \
-    --alsologtostderr \
-    --checkpoint_path="$1" \
-    --eval_dir="$1/eval_validation" \
-    --dataset_name="${DATASET_NAME}" \
-    --dataset_split_name=validation \
-    --dataset_dir="${TFRECORD_DIR}" \
-    --model_name="${MODEL_NAME}" \
-    --preprocessing_name="${PREPROCESSING}" \
-    --depth_multiplier="${DEPTH_MULTIPLIER}" \
-    --eval_image_size="${IMAGE_SIZE}"
-  print_accuracy "$1/eval_validation"
-}
+# The evaluation flags of both phases (--dataset_split_name apart).
+EVAL_FLAGS=(
+  --dataset_name="${DATASET_NAME}"
+  --dataset_dir="${TFRECORD_DIR}"
+  --model_name="${MODEL_NAME}"
+  --preprocessing_name="${PREPROCESSING}"
+  --depth_multiplier="${DEPTH_MULTIPLIER}"
+  --eval_image_size="${IMAGE_SIZE}"
+)
 
 if [[ "${EVAL_EVERY_PHASE}" == "1" ]]; then
-  evaluate "${TRAIN_DIR}"
+  evaluate_model \
+    --checkpoint_path="${TRAIN_DIR}" \
+    --eval_dir="${TRAIN_DIR}/eval_validation" \
+    --dataset_split_name=validation \
+    "${EVAL_FLAGS[@]}"
 fi
 
 # Fine-tune all the layers, starting from the run above.
-"${PYTHON}" "${REPO_DIR}/train_image_classifier.py" \
+train_model \
   --train_dir="${TRAIN_DIR}/all" \
   --dataset_name="${DATASET_NAME}" \
   --dataset_split_name=train \
@@ -131,7 +119,10 @@ fi
   --save_summaries_secs=100 \
   --log_every_n_steps=100 \
   --optimizer=rmsprop \
-  --weight_decay=0.00004 \
-  ${SMALL_TRAIN_FLAGS} ${PRECISION_FLAGS}
+  --weight_decay=0.00004
 
-evaluate "${TRAIN_DIR}/all"
+evaluate_model \
+  --checkpoint_path="${TRAIN_DIR}/all" \
+  --eval_dir="${TRAIN_DIR}/all/eval_validation" \
+  --dataset_split_name=validation \
+  "${EVAL_FLAGS[@]}"
