@@ -23,11 +23,11 @@ import os
 from absl import app, flags
 
 import cli
-from demo import synthetic as demo
+from demo import synthetic
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_enum("layout", None, sorted(demo.LAYOUTS),
+flags.DEFINE_enum("layout", None, sorted(synthetic.LAYOUTS),
                   "Raw layout to write.")
 flags.DEFINE_string("output_dir", None, "Folder to write into (created).")
 flags.DEFINE_integer("size", None, "Image height in pixels.")
@@ -53,11 +53,11 @@ flags.DEFINE_integer("per_patient", None, "dicom: files per patient.")
 flags.DEFINE_enum("photometric", None, ["MONOCHROME1", "MONOCHROME2"],
                   "dicom: photometric interpretation.")
 flags.DEFINE_enum("bits_stored", None, ["12", "16"], "dicom: bits stored.")
-flags.DEFINE_enum("transfer_syntax", None, list(demo.DICOM_TRANSFER_SYNTAXES),
+flags.DEFINE_enum("transfer_syntax", None, list(synthetic.DICOM_TRANSFER_SYNTAXES),
                   "dicom: pixel data encoding.")
 flags.DEFINE_enum("label_source", None, ["csv", "tag"],
                   "dicom: labels.csv or the %s header element."
-                  % demo.DICOM_LABEL_TAG)
+                  % synthetic.DICOM_LABEL_TAG)
 
 
 def layout_kwargs(layout, values):
@@ -99,7 +99,7 @@ def main(argv):
   values["seed"] = FLAGS.seed if FLAGS["seed"].present else None
   kwargs = layout_kwargs(FLAGS.layout, values)
   os.makedirs(FLAGS.output_dir, exist_ok=True)
-  written = demo.LAYOUTS[FLAGS.layout](FLAGS.output_dir, **kwargs)
+  written = synthetic.LAYOUTS[FLAGS.layout](FLAGS.output_dir, **kwargs)
   counts = {}
   for label in written["labels"]:
     for name in (label if isinstance(label, list) else [label]):

@@ -53,13 +53,13 @@ def make_photos(root, count, width, height, distinct):
   """Kaggle-DR layout root/train/<p>_<eye>.jpeg + trainLabels.csv."""
   import numpy as np
   from PIL import Image
-  from demo import synthetic as demo
+  from demo import synthetic
   train = os.path.join(root, "train")
   os.makedirs(train, exist_ok=True)
   rng = np.random.default_rng(0)
   bases = []
   for k in range(min(distinct, count)):
-    array, _ = demo.draw_fundus(rng, height, num_lesions=k * 2)
+    array, _ = synthetic.draw_fundus(rng, height, num_lesions=k * 2)
     image = Image.fromarray(array)
     if image.size != (width, height):
       image = image.resize((width, height), Image.BICUBIC)

@@ -9,21 +9,21 @@ import os
 
 import pytest
 
-from demo import synthetic as demo
+from demo import synthetic
 
 
 @pytest.fixture
 def make_demo(tmp_path):
   """``make_demo(layout, **kwargs)`` writes a fresh layout under tmp_path.
 
-  ``layout`` is a key of ``demo.LAYOUTS``; kwargs go to the generator.
+  ``layout`` is a key of ``synthetic.LAYOUTS``; kwargs go to the generator.
   """
   counter = [0]
 
   def _make(layout, **kwargs):
     counter[0] += 1
     root = os.path.join(str(tmp_path), "%s_%d" % (layout, counter[0]))
-    return demo.LAYOUTS[layout](root, **kwargs)
+    return synthetic.LAYOUTS[layout](root, **kwargs)
 
   return _make
 
@@ -35,45 +35,45 @@ def _session_root(factory, name):
 @pytest.fixture(scope="session")
 def demo_kaggle_dr(tmp_path_factory):
   """Kaggle DR: 30 patients, 60 eyes, 144x96 photos, grades 0-4."""
-  return demo.make_kaggle_dr(_session_root(tmp_path_factory, "kaggle_dr"))
+  return synthetic.make_kaggle_dr(_session_root(tmp_path_factory, "kaggle_dr"))
 
 
 @pytest.fixture(scope="session")
 def demo_kermany_oct(tmp_path_factory):
   """Kermany OCT: 6/2/2 B-scans per class in train/val/test."""
-  return demo.make_kermany_oct(_session_root(tmp_path_factory, "kermany_oct"))
+  return synthetic.make_kermany_oct(_session_root(tmp_path_factory, "kermany_oct"))
 
 
 @pytest.fixture(scope="session")
 def demo_image_folder(tmp_path_factory):
   """Pneumoconiosis-style class folders 0-3, 12 films each, 8-bit PNG."""
-  return demo.make_image_folder(_session_root(tmp_path_factory, "xray_folders"))
+  return synthetic.make_image_folder(_session_root(tmp_path_factory, "xray_folders"))
 
 
 @pytest.fixture(scope="session")
 def demo_image_folder_16bit(tmp_path_factory):
   """As demo_image_folder, 16-bit grayscale PNG, 6 films per class."""
-  return demo.make_image_folder(_session_root(tmp_path_factory, "xray16"),
+  return synthetic.make_image_folder(_session_root(tmp_path_factory, "xray16"),
                                 per_class=6, bit_depth=16, seed=1)
 
 
 @pytest.fixture(scope="session")
 def demo_chestxray14(tmp_path_factory):
   """NIH ChestX-ray14: 20 patients x 2 films, multi-label findings."""
-  return demo.make_chestxray14(_session_root(tmp_path_factory, "chestxray14"))
+  return synthetic.make_chestxray14(_session_root(tmp_path_factory, "chestxray14"))
 
 
 @pytest.fixture(scope="session")
 def demo_dicom(tmp_path_factory):
   """DICOM tree, MONOCHROME2, 12-bit, explicit VR little endian, labels.csv."""
-  return demo.make_dicom(_session_root(tmp_path_factory, "dicom"))
+  return synthetic.make_dicom(_session_root(tmp_path_factory, "dicom"))
 
 
 @pytest.fixture(scope="session")
 def demo_dicom_monochrome1_jpeg2000(tmp_path_factory):
   """DICOM tree, MONOCHROME1, 16-bit, JPEG 2000 lossless, label in the
   SeriesDescription tag (no labels.csv)."""
-  return demo.make_dicom(_session_root(tmp_path_factory, "dicom_m1_j2k"),
+  return synthetic.make_dicom(_session_root(tmp_path_factory, "dicom_m1_j2k"),
                          photometric="MONOCHROME1", bits_stored=16,
                          transfer_syntax="jpeg2000", label_source="tag", seed=1)
 
@@ -81,14 +81,14 @@ def demo_dicom_monochrome1_jpeg2000(tmp_path_factory):
 @pytest.fixture(scope="session")
 def demo_dicom_jpeg_baseline(tmp_path_factory):
   """DICOM tree, MONOCHROME2, 8-bit JPEG baseline, labels.csv."""
-  return demo.make_dicom(_session_root(tmp_path_factory, "dicom_jpeg"),
+  return synthetic.make_dicom(_session_root(tmp_path_factory, "dicom_jpeg"),
                          transfer_syntax="jpeg_baseline", seed=2)
 
 
 @pytest.fixture(scope="session")
 def demo_flowers(tmp_path_factory):
   """TF-Slim flowers: flower_photos/<5 classes>/, 8 photos each."""
-  return demo.make_flowers(_session_root(tmp_path_factory, "flowers"))
+  return synthetic.make_flowers(_session_root(tmp_path_factory, "flowers"))
 
 
 # Converted records and tiny checkpoints shared by tests/evaluation and

@@ -127,8 +127,8 @@ def xray_binary(tmp_path_factory):
   ``abnormal`` (the signal grows in abnormal films), so alphabetical order
   puts abnormal at index 0. Records of train (4+4) and validation (6+6), no
   test split, and a train_dir with a tiny 2-class model.ckpt-5 + flags.json."""
-  from demo import synthetic as demo
-  raw = demo.make_image_folder(str(tmp_path_factory.mktemp("xray_binary_raw")),
+  from demo import synthetic
+  raw = synthetic.make_image_folder(str(tmp_path_factory.mktemp("xray_binary_raw")),
                                class_names=("normal", "abnormal"), per_class=10)
   class_names = sorted(raw["class_names"])          # as the converter orders them
   assert class_names == ["abnormal", "normal"]

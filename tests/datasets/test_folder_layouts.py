@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from datasets import convert, dataset_info, tfexample
-from demo import synthetic as demo
+from demo import synthetic
 from tests.datasets.convert_helpers import raw_bytes_of, read_all, run
 
 # Patient folder names as they come out of a PACS export: real names.
@@ -21,7 +21,7 @@ PATIENTS = ("MUELLER^HANS", "Doe, Jane 1970-01-01", "SMITH_JOHN", "O'Brien Mary"
 
 
 def _film(rng, path, stage=0, size=32):
-  film, _ = demo.draw_chest_film(rng, size, num_opacities=stage * 3)
+  film, _ = synthetic.draw_chest_film(rng, size, num_opacities=stage * 3)
   film = np.clip(film + rng.normal(0, 0.02, film.shape), 0, 1)   # unique bytes
   os.makedirs(os.path.dirname(path), exist_ok=True)
   Image.fromarray(np.round(film * 255).astype(np.uint8)).save(path)
@@ -157,11 +157,11 @@ def test_kermany_oct_same_names_in_two_classes_and_patient_folders(tmp_path):
   for split in ("train", "test"):
     for condition in ("CNV", "NORMAL"):
       for n in range(1, 4):
-        array = demo.draw_oct(rng, 32, condition)
-        demo._save(array, str(root / split / condition / ("%d.jpeg" % n)))
+        array = synthetic.draw_oct(rng, 32, condition)
+        synthetic._save(array, str(root / split / condition / ("%d.jpeg" % n)))
       for n in range(1, 3):
-        array = demo.draw_oct(rng, 32, condition)
-        demo._save(array, str(root / split / condition / PATIENTS[0] / ("%d.jpeg" % n)))
+        array = synthetic.draw_oct(rng, 32, condition)
+        synthetic._save(array, str(root / split / condition / PATIENTS[0] / ("%d.jpeg" % n)))
   out = tmp_path / "out"
   result = run("kermany_oct", root, out, validation_size=0.0)
   _, found = _written(out)

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from datasets import imaging
-from demo import synthetic as demo
+from demo import synthetic
 
 
 def _psnr(a, b, peak=255.0):
@@ -18,7 +18,7 @@ def _psnr(a, b, peak=255.0):
 def big_fundus(tmp_path_factory):
   """A fundus-like 1500x1000 JPEG (large enough for 1/4 DCT scaling to 96 px)."""
   rng = np.random.default_rng(0)
-  array, _ = demo.draw_fundus(rng, 1000, 8)
+  array, _ = synthetic.draw_fundus(rng, 1000, 8)
   path = str(tmp_path_factory.mktemp("fundus") / "big.jpeg")
   Image.fromarray(array).save(path, quality=92)
   return path
@@ -106,8 +106,8 @@ def _dicom_pixels(info, index=0, **settings):
 
 
 def test_dicom_monochrome1_displays_like_monochrome2(tmp_path):
-  m2 = demo.make_dicom(str(tmp_path / "m2"), num_patients=1, per_patient=1, seed=4)
-  m1 = demo.make_dicom(str(tmp_path / "m1"), num_patients=1, per_patient=1, seed=4,
+  m2 = synthetic.make_dicom(str(tmp_path / "m2"), num_patients=1, per_patient=1, seed=4)
+  m1 = synthetic.make_dicom(str(tmp_path / "m1"), num_patients=1, per_patient=1, seed=4,
                        photometric="MONOCHROME1")
   a, b = _dicom_pixels(m2), _dicom_pixels(m1)
   assert a.dtype == np.uint16
@@ -117,7 +117,7 @@ def test_dicom_monochrome1_displays_like_monochrome2(tmp_path):
 
 
 def test_dicom_rescale_and_window_from_header(tmp_path):
-  info = demo.make_dicom(str(tmp_path / "d"), num_patients=1, per_patient=1)
+  info = synthetic.make_dicom(str(tmp_path / "d"), num_patients=1, per_patient=1)
   auto = _dicom_pixels(info)
   # The demo window spans the film's full modality range -> uses 0..65535
   assert auto.min() < 0.02 * 65535 and auto.max() > 0.98 * 65535
@@ -132,9 +132,9 @@ def test_dicom_rescale_and_window_from_header(tmp_path):
 
 @pytest.mark.parametrize("syntax", ["jpeg2000", "jpeg_baseline"])
 def test_compressed_dicom_decoded(tmp_path, syntax):
-  plain = demo.make_dicom(str(tmp_path / "p"), num_patients=1, per_patient=1, seed=5,
+  plain = synthetic.make_dicom(str(tmp_path / "p"), num_patients=1, per_patient=1, seed=5,
                           bits_stored=8 if syntax == "jpeg_baseline" else 12)
-  packed = demo.make_dicom(str(tmp_path / "c"), num_patients=1, per_patient=1, seed=5,
+  packed = synthetic.make_dicom(str(tmp_path / "c"), num_patients=1, per_patient=1, seed=5,
                            transfer_syntax=syntax)
   a = _dicom_pixels(plain, bit_depth=8)
   b = _dicom_pixels(packed, bit_depth=8)
@@ -144,7 +144,7 @@ def test_compressed_dicom_decoded(tmp_path, syntax):
 
 def test_dicom_without_pixel_data(tmp_path):
   import pydicom
-  info = demo.make_dicom(str(tmp_path / "d"), num_patients=1, per_patient=1)
+  info = synthetic.make_dicom(str(tmp_path / "d"), num_patients=1, per_patient=1)
   ds = pydicom.dcmread(info["files"][0])
   del ds.PixelData
   path = str(tmp_path / "nopixels.dcm")
@@ -181,7 +181,7 @@ def test_dicom_voi_lut_sequence_preferred_over_window(tmp_path):
   import pydicom
   from pydicom.dataset import Dataset
   from pydicom.sequence import Sequence
-  info = demo.make_dicom(str(tmp_path / "d"), num_patients=1, per_patient=1)
+  info = synthetic.make_dicom(str(tmp_path / "d"), num_patients=1, per_patient=1)
   ds = pydicom.dcmread(info["files"][0])
   ds.RescaleSlope, ds.RescaleIntercept = 1, 0
   modality = ds.pixel_array.astype(np.int64)

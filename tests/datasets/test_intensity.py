@@ -10,13 +10,13 @@ import pytest
 from PIL import Image
 
 from datasets import dataset_info, imaging
-from demo import synthetic as demo
+from demo import synthetic
 from tests.datasets.convert_helpers import read_all, run
 
 
 def _films(seed, count, size=32):
   rng = np.random.default_rng(seed)
-  return [demo.draw_chest_film(rng, size, num_opacities=3 * i)[0] for i in range(count)]
+  return [synthetic.draw_chest_film(rng, size, num_opacities=3 * i)[0] for i in range(count)]
 
 
 def _stretch(film):
@@ -98,7 +98,7 @@ def test_prediction_scales_like_conversion_and_old_infos_still_read(
 def _dicom_without_window(tmp_path, signed=False):
   """Two films of one scanner (BitsStored 12, no window, no VOI LUT), the
   second at half the exposure of the first."""
-  d = demo.make_dicom(str(tmp_path / ("signed" if signed else "plain")),
+  d = synthetic.make_dicom(str(tmp_path / ("signed" if signed else "plain")),
                       num_patients=1, per_patient=2, seed=7)
   film = _stretch(_films(3, 1, size=64)[0])
   paths = []

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from demo import synthetic as demo
+from demo import synthetic
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -88,7 +88,7 @@ def test_fundus_photo_has_black_border_and_wide_frame(demo_kaggle_dr):
 
 def test_dr_grade_is_lesion_count(demo_kaggle_dr):
   counts = [count_fundus_lesions(p) for p in demo_kaggle_dr["files"]]
-  expected = [g * demo.LESIONS_PER_GRADE for g in demo_kaggle_dr["grades"]]
+  expected = [g * synthetic.LESIONS_PER_GRADE for g in demo_kaggle_dr["grades"]]
   assert counts == expected
 
 
@@ -124,7 +124,7 @@ def test_xray_stage_is_opacity_density(demo_image_folder):
   # or sit on the heart shadow, where this detector does not look).
   assert max(counts[0]) <= 1
   for stage in (1, 2, 3):
-    expected = stage * demo.OPACITIES_PER_STAGE
+    expected = stage * synthetic.OPACITIES_PER_STAGE
     assert 0.6 * expected <= means[stage] <= 1.05 * expected, (stage, means)
   assert means == sorted(means)
   # Every film shows more opacities than every film two stages below.
@@ -150,8 +150,8 @@ def test_kermany_oct_layout_matches_kermany(demo_kermany_oct):
   root = demo_kermany_oct["root"]
   assert sorted(os.listdir(root)) == ["test", "train", "val"]
   for split, count in zip(("train", "val", "test"), (6, 2, 2)):
-    assert sorted(os.listdir(os.path.join(root, split))) == list(demo.OCT_CLASSES)
-    for name in demo.OCT_CLASSES:
+    assert sorted(os.listdir(os.path.join(root, split))) == list(synthetic.OCT_CLASSES)
+    for name in synthetic.OCT_CLASSES:
       files = os.listdir(os.path.join(root, split, name))
       assert len(files) == count
       for f in files:
@@ -191,7 +191,7 @@ def test_chestxray14_layout_matches_nih(demo_chestxray14):
   for _, row in table.iterrows():
     assert row["Image Index"].startswith("%08d_" % row["Patient ID"])
     findings = row["Finding Labels"].split("|")
-    assert findings == ["No Finding"] or set(findings) <= set(demo.CXR14_FINDINGS)
+    assert findings == ["No Finding"] or set(findings) <= set(synthetic.CXR14_FINDINGS)
   assert (table.groupby("Patient ID").size() == 2).all()
   multi = table["Finding Labels"].str.contains("|", regex=False)
   assert multi.any() and (table["Finding Labels"] == "No Finding").any()
@@ -216,7 +216,7 @@ def test_chestxray14_findings_are_visible(make_demo):
 
   x = np.stack([features(p) for p in out["files"]])
   half = len(x) // 2
-  for finding in demo.CXR14_FINDINGS:
+  for finding in synthetic.CXR14_FINDINGS:
     y = np.array([finding in labels for labels in out["labels"]])
     model = LogisticRegression(max_iter=3000, C=1.0).fit(x[:half], y[:half])
     auc = roc_auc_score(y[half:], model.predict_proba(x[half:])[:, 1])
@@ -280,7 +280,7 @@ def test_dicom_monochrome1_jpeg2000_with_label_tag(demo_dicom_monochrome1_jpeg20
     assert ds["PixelData"].is_undefined_length  # encapsulated
     assert ds.PhotometricInterpretation == "MONOCHROME1"
     assert ds.BitsStored == 16
-    assert getattr(ds, demo.DICOM_LABEL_TAG) == label
+    assert getattr(ds, synthetic.DICOM_LABEL_TAG) == label
     array = ds.pixel_array
     np.testing.assert_array_equal(array, pydicom.dcmread(plain_path).pixel_array)
     assert array.max() > 4095
@@ -301,9 +301,9 @@ def test_dicom_jpeg_baseline_decodes(demo_dicom_jpeg_baseline):
 
 def test_dicom_rejects_unknown_options(tmp_path):
   with pytest.raises(ValueError, match="transfer_syntax"):
-    demo.make_dicom(str(tmp_path), transfer_syntax="rle")
+    synthetic.make_dicom(str(tmp_path), transfer_syntax="rle")
   with pytest.raises(ValueError, match="photometric"):
-    demo.make_dicom(str(tmp_path), photometric="RGB")
+    synthetic.make_dicom(str(tmp_path), photometric="RGB")
 
 
 # --------------------------------------------------------------------------
@@ -311,8 +311,8 @@ def test_dicom_rejects_unknown_options(tmp_path):
 
 def test_flowers_layout(demo_flowers):
   root = os.path.join(demo_flowers["root"], "flower_photos")
-  assert sorted(os.listdir(root)) == sorted(demo.FLOWER_CLASSES)
-  for name in demo.FLOWER_CLASSES:
+  assert sorted(os.listdir(root)) == sorted(synthetic.FLOWER_CLASSES)
+  for name in synthetic.FLOWER_CLASSES:
     files = os.listdir(os.path.join(root, name))
     assert len(files) == 8 and all(f.endswith(".jpg") for f in files)
   assert Image.open(demo_flowers["files"][0]).mode == "RGB"
