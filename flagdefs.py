@@ -160,7 +160,7 @@ def define(cls, flag_values: flags.FlagValues = flags.FLAGS,
   return names
 
 
-def build(cls, parsed: flags.FlagValues = flags.FLAGS, /, **not_flags: Any):
+def build(cls, parsed: flags.FlagValues, /, **not_flags: Any):
   """An instance of ``cls`` whose option fields (nested ones included) have
   the ``parsed`` flags' values; ``not_flags`` sets fields that are not flags."""
   values: Dict[str, Any] = {}
