@@ -56,9 +56,11 @@ class TrainingDivergedError(RuntimeError):
 
 @dataclasses.dataclass
 class TrainConfig:
-  """A training run. Each option field IS its train_image_classifier.py flag
-  (same name, TF-Slim's default and help; flagdefs.py defines the flags and
-  builds this from them); the fields at the end are not flags."""
+  """A training run. Each ``option(...)`` field IS its train_image_classifier.py
+  flag (same name, TF-Slim's default and help; flagdefs.py defines the flags
+  and builds this from them), ``optimizer``'s included. The other fields
+  (preprocessing_options, flag_values, cluster) are not flags: the script
+  sets them."""
   train_dir: str = option(
       "Directory where checkpoints and event logs are written to.",
       flag_default="/tmp/tfmodel/")
