@@ -249,6 +249,11 @@ class _SessionRecorder:
     return True
 
 
+def _no_step(*unused):
+  raise AssertionError("build_and_train ran a training step: the session "
+                       "recorder no longer replaces its session")
+
+
 def _graph_view(graph):
   """The GraphDef's nodes and functions as sorted text; tf.data function
   names carry a process-wide counter, so they are replaced by '<fn>'."""
@@ -440,6 +445,9 @@ def test_every_flag_changes_what_training_does(paths, tmp_path):
       patch.setitem(nets_factory.NETWORKS, "tiny_aux", TINY_AUX)
       patch.delenv("TF_CONFIG", raising=False)
       patch.setattr(tf.compat.v1.train, "MonitoredTrainingSession", _SessionRecorder)
+      # Were training to stop creating its session that way, a build without
+      # --max_number_of_steps would train forever: fail at its first step.
+      patch.setattr(train._LogHook, "after_step", _no_step)   # pylint: disable=protected-access
       base = harness.observe(GRAPH, ())
       assert base[OUTCOME] is None, base[OUTCOME]
       # The comparison means something only if a command observed twice
