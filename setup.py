@@ -11,7 +11,7 @@ setup(
     python_requires=">=3.10",
     packages=["datasets", "datasets.sources", "demo", "nets", "preprocessing",
               "deployment", "training", "evaluation", "inference"],
-    py_modules=["tf_compat", "cli", "inference_flags"],
+    py_modules=["tf_compat", "cli", "inference_flags", "flagdefs"],
     install_requires=[
         # One distribution: tf-keras requires "tensorflow" (its Linux wheel
         # runs on CPUs); the 'gpu' extra adds CUDA to the same distribution.

@@ -29,6 +29,8 @@ import json
 import os
 from typing import Dict, List, Optional
 
+from flagdefs import option
+
 TF_CONFIG = "TF_CONFIG"
 CHIEF_JOBS = ("chief", "master")
 KNOWN_JOBS = CHIEF_JOBS + ("worker", "ps", "evaluator")
@@ -169,6 +171,66 @@ def parse_tf_config(text: str, source: str = TF_CONFIG) -> Optional[ClusterConfi
     _fail(source, "there is one evaluator (task index 0), got index %d"
           % task_index)
   return ClusterConfig(jobs, task_type, task_index, source)
+
+
+@dataclasses.dataclass
+class HostFlags:
+  """train_image_classifier.py's slim-med cluster flags, declared once
+  (flagdefs.py): ``resolve``'s host arguments and ClusterConfig.scratch_dir."""
+  ps_hosts: List[str] = option(
+      "slim-med: parameter servers host:port; with --worker_hosts and "
+      "--job_name starts this process's server and uses it as --master.",
+      default_factory=list)
+  worker_hosts: List[str] = option(
+      "slim-med: workers host:port (see --ps_hosts).", default_factory=list)
+  job_name: Optional[str] = option(
+      "slim-med: this process's job in --ps_hosts/--worker_hosts; 'ps' serves "
+      "variables until killed. The environment variable TF_CONFIG, when set, "
+      "describes the cluster instead (see README 'Scaling out').",
+      default=None, enum=("ps", "worker"))
+  worker_scratch_dir: Optional[str] = option(
+      "slim-med: a cluster without a ps job (MultiWorkerMirroredStrategy): "
+      "where non-chief workers save the checkpoints they must write (only the "
+      "chief writes --train_dir); default a temporary directory removed at "
+      "the end.", default=None)
+
+
+@dataclasses.dataclass
+class EvaluatorTaskFlags:
+  """train_image_classifier.py's flags for a cluster's evaluator task (TF_CONFIG
+  task type 'evaluator'), declared once (flagdefs.py). The task runs
+  eval_image_classifier.py's evaluation of --train_dir's checkpoints as they
+  appear, with these (its --dataset_split_name/--batch_size are named
+  --eval_split_name/--eval_batch_size here); the model comes from the chief's
+  model_spec.json, so no model flags are needed."""
+  eval_split_name: str = option(
+      "slim-med, evaluator task: the split evaluated.", default="validation")
+  eval_batch_size: int = option(
+      "slim-med, evaluator task: examples per batch.", default=100)
+  eval_dir: Optional[str] = option(
+      "slim-med, evaluator task: where reports and summaries go; default "
+      "<train_dir>/eval_<split>.", default=None)
+  eval_interval_secs: float = option(
+      "slim-med, evaluator task: poll --train_dir this often and evaluate "
+      "each new checkpoint once.", default=60)
+  timeout: Optional[float] = option(
+      "slim-med, evaluator task: stop after this many seconds without a new "
+      "checkpoint (it stops anyway after the checkpoint of "
+      "--max_number_of_steps).", default=None)
+  max_num_batches: Optional[int] = option(
+      "slim-med, evaluator task: evaluate at most this many batches.",
+      default=None)
+  select_by: str = option(
+      "slim-med, evaluator task: metric naming the best checkpoint.",
+      default="kappa", enum=("kappa", "auc", "accuracy"))
+  bootstrap: int = option(
+      "slim-med, evaluator task: resamples for 95% confidence intervals.",
+      default=0)
+  threshold: float = option(
+      "slim-med, evaluator task: decision threshold of binary and multi-label "
+      "tasks.", default=0.5)
+  top_k: int = option("slim-med, evaluator task: k of top-k accuracy.",
+                      default=5)
 
 
 def from_flags(ps_hosts, worker_hosts, job_name, task) -> Optional[ClusterConfig]:

@@ -30,6 +30,8 @@ from typing import Any, Dict, List, Optional
 
 from absl import logging
 
+import flagdefs
+from flagdefs import option
 from nets import nets_factory
 from preprocessing import preprocessing_factory
 
@@ -41,14 +43,34 @@ FORMAT_VERSION = 1
 MODALITY_PRESETS = {"fundus": "fundus", "oct": "oct", "xray": "xray",
                     "natural": None}
 
+
+@dataclasses.dataclass
+class PreprocessingFlags:
+  """The training flags that set a preprocessing option, declared once
+  (flagdefs.py; train_image_classifier.py defines them): field = option name,
+  None = the preprocessing preset's default."""
+  flip: Optional[bool] = option(
+      "slim-med: random left-right flips (default per preset: off for xray, "
+      "on for fundus/oct/inception).", default=None)
+  vertical_flip: Optional[bool] = option("slim-med: random up-down flips.",
+                                         default=None)
+  rotation_degrees: Optional[float] = option(
+      "slim-med: random rotation range (+-deg).", default=None)
+  shift_fraction: Optional[float] = option(
+      "slim-med: random shift (fraction of size).", default=None)
+  brightness_delta: Optional[float] = option(
+      "slim-med: random brightness (+-, [0,1] scale).", default=None)
+  contrast_range: Optional[List[str]] = option(
+      "slim-med: random contrast 'lower,upper'.", default=None)
+  per_image_standardization: Optional[bool] = option(
+      "slim-med: zero mean / unit variance per image.", default=None)
+  grayscale: bool = option("Whether to convert input images to grayscale.",
+                           default=False, flag_name="use_grayscale")
+
+
 # Training flags that set a preprocessing option (option -> flag).
-OPTION_FLAGS = {
-    "flip": "flip", "vertical_flip": "vertical_flip",
-    "rotation_degrees": "rotation_degrees", "shift_fraction": "shift_fraction",
-    "brightness_delta": "brightness_delta", "contrast_range": "contrast_range",
-    "per_image_standardization": "per_image_standardization",
-    "grayscale": "use_grayscale",
-}
+OPTION_FLAGS = {field.name: flagdefs.flag_name(field)
+                for field in dataclasses.fields(PreprocessingFlags)}
 
 # Conversion settings whose difference makes a dataset's images unlike the
 # training images (``imaging`` keys).

@@ -1,12 +1,13 @@
 """TF-Slim's optimizers and learning-rate schedules, from plain values.
 
-``OptimizerParams`` carries the TF-Slim flag values (same names); the
-training script fills it from FLAGS, tests build it directly.
+``OptimizerParams`` declares the TF-Slim optimizer flags (same names, see
+flagdefs.py); the training script builds it from FLAGS, tests directly.
 """
 import dataclasses
 import math
 from typing import Optional
 
+from flagdefs import option
 from tf_compat import tf
 
 OPTIMIZERS = ("adadelta", "adagrad", "adam", "ftrl", "momentum", "rmsprop", "sgd")
@@ -15,28 +16,48 @@ DECAY_TYPES = ("fixed", "exponential", "polynomial", "cosine")
 
 @dataclasses.dataclass
 class OptimizerParams:
-  optimizer: str = "rmsprop"
-  learning_rate: float = 0.01
-  learning_rate_decay_type: str = "exponential"
-  end_learning_rate: float = 0.0001
-  learning_rate_decay_factor: float = 0.94
-  num_epochs_per_decay: float = 2.0
+  """TF-Slim's optimizer and learning-rate options: each option field IS its
+  train_image_classifier.py flag (flagdefs.py; TrainConfig.optimizer)."""
+  optimizer: str = option("The name of the optimizer.", default="rmsprop",
+                          enum=OPTIMIZERS)
+  learning_rate: float = option("Initial learning rate.", default=0.01)
+  learning_rate_decay_type: str = option(
+      "Specifies how the learning rate is decayed: fixed, exponential, "
+      "polynomial, or cosine (half cosine to --end_learning_rate over "
+      "--max_number_of_steps).", default="exponential", enum=DECAY_TYPES)
+  end_learning_rate: float = option(
+      "The minimal end learning rate used by a polynomial (or cosine) decay.",
+      default=0.0001)
+  learning_rate_decay_factor: float = option("Learning rate decay factor.",
+                                             default=0.94)
+  num_epochs_per_decay: float = option(
+      "Number of epochs after which learning rate decays (epoch = the split's "
+      "real number of examples from dataset_info.json).", default=2.0)
+  # Not flags here: training copies them from TrainConfig (whose fields are
+  # the --batch_size, --sync_replicas, ... flags).
   batch_size: int = 32
   sync_replicas: bool = False
   replicas_to_aggregate: int = 1
   max_number_of_steps: Optional[int] = None
-  adadelta_rho: float = 0.95
-  adagrad_initial_accumulator_value: float = 0.1
-  adam_beta1: float = 0.9
-  adam_beta2: float = 0.999
-  opt_epsilon: float = 1.0
-  ftrl_learning_rate_power: float = -0.5
-  ftrl_initial_accumulator_value: float = 0.1
-  ftrl_l1: float = 0.0
-  ftrl_l2: float = 0.0
-  momentum: float = 0.9
-  rmsprop_momentum: float = 0.9
-  rmsprop_decay: float = 0.9
+  adadelta_rho: float = option("The decay rate for adadelta.", default=0.95)
+  adagrad_initial_accumulator_value: float = option(
+      "Starting value for the AdaGrad accumulators.", default=0.1)
+  adam_beta1: float = option(
+      "The exponential decay rate for the 1st moment estimates.", default=0.9)
+  adam_beta2: float = option(
+      "The exponential decay rate for the 2nd moment estimates.", default=0.999)
+  opt_epsilon: float = option("Epsilon term for the optimizer.", default=1.0)
+  ftrl_learning_rate_power: float = option("The learning rate power.",
+                                           default=-0.5)
+  ftrl_initial_accumulator_value: float = option(
+      "Starting value for the FTRL accumulators.", default=0.1)
+  ftrl_l1: float = option("The FTRL l1 regularization strength.", default=0.0)
+  ftrl_l2: float = option("The FTRL l2 regularization strength.", default=0.0)
+  momentum: float = option(
+      "The momentum for the MomentumOptimizer and RMSPropOptimizer.",
+      default=0.9)
+  rmsprop_momentum: float = option("Momentum.", default=0.9)
+  rmsprop_decay: float = option("Decay term for RMSProp.", default=0.9)
 
 
 def decay_steps(num_samples_per_epoch, params: OptimizerParams) -> int:

@@ -32,6 +32,7 @@ from typing import Optional
 
 from absl import logging
 
+from flagdefs import option
 from tf_compat import slim, tf
 from datasets import dataset_factory
 from deployment import cluster as cluster_lib
@@ -55,53 +56,142 @@ class TrainingDivergedError(RuntimeError):
 
 @dataclasses.dataclass
 class TrainConfig:
-  train_dir: str
-  dataset_dir: str
-  dataset_name: Optional[str] = None
-  dataset_split_name: str = "train"
-  model_name: str = "inception_v3"
-  preprocessing_name: Optional[str] = None
+  """A training run. Each ``option(...)`` field IS its train_image_classifier.py
+  flag (same name, TF-Slim's default and help; flagdefs.py defines the flags
+  and builds this from them), ``optimizer``'s included. The other fields
+  (preprocessing_options, flag_values, cluster) are not flags: the script
+  sets them."""
+  train_dir: str = option(
+      "Directory where checkpoints and event logs are written to.",
+      flag_default="/tmp/tfmodel/")
+  dataset_dir: str = option(
+      "The directory where the dataset files are stored (the converter's "
+      "output, or the folder above its tfrecords/).", flag_default=None)
+  dataset_name: Optional[str] = option(
+      "The name of the dataset to load (checked against dataset_info.json; "
+      "optional).", default=None)
+  dataset_split_name: str = option("The name of the train/test split.",
+                                   default="train")
+  model_name: str = option("The name of the architecture to train.",
+                           default="inception_v3")
+  preprocessing_name: Optional[str] = option(
+      "The name of the preprocessing to use (TF-Slim names, or the medical "
+      "presets xray, fundus, oct). If left as None, then the model_name flag "
+      "is used.", default=None)
+  # Not a flag: the preprocessing option flags (model_spec.PreprocessingFlags).
   preprocessing_options: dict = dataclasses.field(default_factory=dict)
-  depth_multiplier: Optional[float] = None
-  train_image_size: Optional[int] = None
-  batch_size: int = 32
-  max_number_of_steps: Optional[int] = None
-  checkpoint_path: Optional[str] = None
-  checkpoint_exclude_scopes: Optional[str] = None
-  trainable_scopes: Optional[str] = None
-  ignore_missing_vars: bool = False
-  freeze_batch_norm: bool = False
-  batch_norm_decay: Optional[float] = None
-  weight_decay: float = 0.00004
-  label_smoothing: float = 0.0
-  class_weights: Optional[str] = None
-  focal_gamma: float = 0.0
-  aux_loss_weight: float = 0.4
-  moving_average_decay: Optional[float] = None
-  labels_offset: int = 0
-  balanced_sampling: bool = False
+  depth_multiplier: Optional[float] = option(
+      "slim-med: thins InceptionV2/V3 (1.0 = official size, what published "
+      "checkpoints need).", default=None)
+  train_image_size: Optional[int] = option(
+      "Train image size (default: the net's; larger than 299 works for "
+      "InceptionV3).", default=None)
+  batch_size: int = option("The number of samples in each batch (per clone).",
+                           default=32)
+  max_number_of_steps: Optional[int] = option(
+      "The maximum number of training steps (absolute global step); absent = "
+      "train until stopped.", default=None)
+  checkpoint_path: Optional[str] = option(
+      "The path to a checkpoint from which to fine-tune (a file/prefix or a "
+      "directory: its latest).", default=None)
+  checkpoint_exclude_scopes: Optional[str] = option(
+      "Comma-separated list of scopes of variables to exclude when restoring "
+      "from a checkpoint.", default=None)
+  trainable_scopes: Optional[str] = option(
+      "Comma-separated list of scopes to filter the set of variables to "
+      "train. By default, None would train all the variables.", default=None)
+  ignore_missing_vars: bool = option(
+      "When restoring a checkpoint would ignore missing variables.",
+      default=False)
+  freeze_batch_norm: bool = option(
+      "slim-med: batch norm of layers outside --trainable_scopes runs in "
+      "inference mode (normalises with the checkpoint's moving mean/variance "
+      "and never updates them, as Keras fine-tuning does), so frozen layers "
+      "compute in training what they compute in evaluation and stay "
+      "bit-identical to the checkpoint; layers inside --trainable_scopes keep "
+      "training-mode batch norm. InceptionV1-3 and ResNet v1; ResNet v2 only "
+      "with its pre-activation batch norms outside --trainable_scopes (e.g. "
+      "resnet_v2_50/logits).", default=False)
+  batch_norm_decay: Optional[float] = option(
+      "slim-med: moving-average decay of batch norm (default the net's, "
+      "0.9997 for InceptionV3; lower it for short runs from scratch).",
+      default=None)
+  weight_decay: float = option("The weight decay on the model weights.",
+                               default=0.00004)
+  label_smoothing: float = option("The amount of label smoothing.", default=0.0)
+  class_weights: Optional[str] = option(
+      "slim-med: 'auto' (N/(K*n_c) from the split's class counts; for "
+      "multi-label, positive weight negatives/N and negative weight "
+      "positives/N per finding) or comma-separated weights per class.",
+      default=None)
+  focal_gamma: float = option("slim-med: focal-loss gamma (0 = cross-entropy).",
+                              default=0.0)
+  aux_loss_weight: float = option(
+      "slim-med: weight of the AuxLogits loss (InceptionV3); 0 disables it.",
+      default=0.4)
+  moving_average_decay: Optional[float] = option(
+      "The decay to use for the moving average. If left as None, then moving "
+      "averages are not used.", default=None)
+  labels_offset: int = option(
+      "An offset for the labels in the dataset. This flag is primarily used "
+      "to evaluate the VGG and ResNet architectures which do not use a "
+      "background class for the ImageNet dataset. The dataset's first N "
+      "classes are a background the net does not model: it gets num_classes "
+      "- N outputs, labels are shifted down by N, and a split with examples "
+      "of those classes is refused.", default=0)
+  balanced_sampling: bool = option(
+      "slim-med: sample classes uniformly (single-label data).", default=False)
+  # Its option fields are flags too (TF-Slim's optimizer and learning-rate ones).
   optimizer: optimizers.OptimizerParams = dataclasses.field(
       default_factory=optimizers.OptimizerParams)
-  save_interval_secs: int = 600
-  save_summaries_secs: int = 600
-  log_every_n_steps: int = 10
-  max_checkpoints_to_keep: int = 5
-  num_image_summaries: int = 3
-  save_graph: bool = True
-  histogram_summaries: bool = False
-  num_readers: int = 4
-  num_preprocessing_threads: int = 4
-  num_clones: int = 1
-  clone_on_cpu: bool = False
-  master: str = ""
-  task: int = 0
-  num_ps_tasks: int = 0
-  worker_replicas: int = 1
-  sync_replicas: bool = False
-  replicas_to_aggregate: int = 1
-  seed: Optional[int] = None
-  mixed_precision: bool = False
-  xla: bool = False
+  save_interval_secs: int = option(
+      "The frequency with which the model is saved, in seconds.", default=600)
+  save_summaries_secs: int = option(
+      "The frequency with which summaries are saved, in seconds.", default=600)
+  log_every_n_steps: int = option(
+      "The frequency with which logs are printed.", default=10)
+  max_checkpoints_to_keep: int = option("slim-med: recent checkpoints kept.",
+                                        default=5)
+  num_image_summaries: int = option(
+      "slim-med: input images shown in TensorBoard (0 = none).", default=3)
+  save_graph: bool = option("slim-med: write graph.pbtxt and .meta files.",
+                            default=True)
+  histogram_summaries: bool = option(
+      "slim-med: also write activation and weight histograms.", default=False)
+  num_readers: int = option(
+      "The number of parallel readers that read data from the dataset.",
+      default=4)
+  num_preprocessing_threads: int = option(
+      "The number of threads used to create the batches.", default=4)
+  num_clones: int = option(
+      "Number of model clones to deploy. Note For historical reasons loss "
+      "from all clones averaged out and learning rate decay happen per clone "
+      "epochs", default=1)
+  clone_on_cpu: bool = option("Use CPUs to deploy clones.", default=False)
+  master: str = option("The address of the TensorFlow master to use.",
+                       default="")
+  task: int = option("Task id of the replica running the training.", default=0)
+  num_ps_tasks: int = option(
+      "The number of parameter servers. If the value is 0, then the "
+      "parameters are handled locally by the worker.", default=0)
+  worker_replicas: int = option("Number of worker replicas.", default=1)
+  sync_replicas: bool = option(
+      "Whether or not to synchronize the replicas during training.",
+      default=False)
+  replicas_to_aggregate: int = option(
+      "The Number of gradients to collect before updating params.", default=1)
+  seed: Optional[int] = option("slim-med: graph-level random seed.",
+                               default=None)
+  mixed_precision: bool = option(
+      "slim-med: 16-bit compute, float32 variables: bfloat16 (oneDNN "
+      "rewrite) on CPUs with AVX512-BF16/AMX, float16 with dynamic loss "
+      "scaling on GPUs; elsewhere a warning and float32 "
+      "(deployment/precision.py).", default=False)
+  xla: bool = option(
+      "slim-med: XLA auto-clustering (GPU; on CPU only with "
+      "TF_XLA_FLAGS=--tf_xla_cpu_global_jit).", default=False)
+  # --- Not flags: set by the script (or a test), never parsed. ---
+  # Every flag of the script with its value, recorded in flags.json.
   flag_values: dict = dataclasses.field(default_factory=dict)
   # deployment.cluster.ClusterConfig from TF_CONFIG or --ps_hosts/--worker_hosts
   # (None: TF-Slim's --master/--task/--num_ps_tasks or a single machine).
