@@ -22,7 +22,10 @@ from nets import checkpoints as ckpt_lib
 from inference import export
 from inference import predict
 
-inference_flags.define_model_flags(image_size_flag="image_size")
+# --checkpoint_path, --master and the model flags (--image_size, as TF-Slim's
+# script names it): inference_flags.py.
+MODEL_FLAGS = inference_flags.ExportModelFlags
+inference_flags.define_model_flags(MODEL_FLAGS)
 flags.DEFINE_string("dataset_dir", None,
                     "Optional with --checkpoint_path (checked against the "
                     "model); needed for a GraphDef without one.")
@@ -39,11 +42,11 @@ def main(_):
     raise app.UsageError("Pass --output_dir (SavedModel) and/or --output_file (GraphDef)")
   if FLAGS.output_dir and not FLAGS.checkpoint_path:
     raise app.UsageError("--output_dir needs --checkpoint_path (the weights)")
-  overrides = inference_flags.model_overrides(FLAGS)
+  overrides = inference_flags.model_overrides(FLAGS, MODEL_FLAGS)
   if FLAGS.checkpoint_path:
     checkpoint = ckpt_lib.resolve(FLAGS.checkpoint_path)
     config = predict.load_spec(checkpoint, overrides, FLAGS.dataset_dir,
-                               inference_flags.flag_names())
+                               inference_flags.flag_names(MODEL_FLAGS))
   else:
     if not FLAGS.dataset_dir:
       raise app.UsageError("--output_file without --checkpoint_path needs "

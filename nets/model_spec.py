@@ -37,6 +37,8 @@ from preprocessing import preprocessing_factory
 
 SPEC_FILENAME = "model_spec.json"
 FORMAT_VERSION = 1
+# TF-Slim's --model_name default: the net of a model described by flags alone.
+DEFAULT_MODEL_NAME = "inception_v3"
 
 # Default --preprocessing_name per dataset_info.json modality (None: the
 # net's own TF-Slim preprocessing).
@@ -223,7 +225,7 @@ def build(model_name: str, info, labels_offset: int = 0,
 def from_training_flags(values: Dict, info) -> ModelSpec:
   """The spec a training run with these flags (flags.json) had: for train
   dirs written before model_spec.json existed."""
-  return build(values.get("model_name") or "inception_v3", info,
+  return build(values.get("model_name") or DEFAULT_MODEL_NAME, info,
                labels_offset=values.get("labels_offset") or 0,
                depth_multiplier=values.get("depth_multiplier"),
                image_size=values.get("train_image_size"),
@@ -387,7 +389,7 @@ def for_inference(checkpoint_path: str, overrides: Optional[Dict] = None,
       logging.warning("%s has no %s: the model is described by your flags "
                       "only; check they match its training", directory,
                       SPEC_FILENAME)
-      return build(overrides.pop("model_name", "inception_v3"), train_info,
+      return build(overrides.pop("model_name", DEFAULT_MODEL_NAME), train_info,
                    **{k: v for k, v in overrides.items()})
   spec = apply_overrides(spec, overrides, where, flag_names)
   if info is not None:
