@@ -4,7 +4,8 @@ visualize), declared once, and how a script builds its options from them.
 ``CheckpointFlags`` (--checkpoint_path, --master) and ``ModelFlags`` are
 dataclasses of ``flagdefs.option`` fields, like the training options. A script
 defines them with ``define_model_flags`` (listed under inference_flags in
---helpfull); ``model_overrides`` gives the model flags' values to pass on.
+--helpfull), its own options with ``flagdefs.define(<its Options>)``, and
+makes its Options with ``build_options``.
 
 Each model flag defaults to what training recorded in model_spec.json next to
 the checkpoint (nets/model_spec.py); a flag given explicitly must agree with
@@ -24,7 +25,8 @@ from nets import model_spec
 
 @dataclasses.dataclass
 class CheckpointFlags:
-  """The options every inference script has besides the model flags."""
+  """The options every inference script's Options has besides its own
+  (``build_options`` sets them from these flags)."""
   checkpoint_path: Optional[str] = option(
       "A checkpoint (model.ckpt-<step>) or a train_dir (its latest; eval: "
       "every one with --all_checkpoints / --eval_interval_secs).", default=None)
@@ -92,3 +94,13 @@ def flag_names(model_flags=ModelFlags) -> dict:
   return {field.name: flagdefs.flag_name(field)
           for field in flagdefs.flag_fields(model_flags)}
 
+
+def build_options(cls, flag_values=None, model_flags=ModelFlags, **not_flags):
+  """A script's Options ``cls`` from the parsed flags: its option fields
+  (flagdefs.build), ``checkpoint_path`` and ``master`` (CheckpointFlags) and
+  ``model_overrides``; ``not_flags`` sets other fields."""
+  flag_values = flags.FLAGS if flag_values is None else flag_values
+  shared = dataclasses.asdict(flagdefs.build(CheckpointFlags, flag_values))
+  return flagdefs.build(cls, flag_values, **shared,
+                        model_overrides=model_overrides(flag_values, model_flags),
+                        **not_flags)

@@ -13,25 +13,14 @@ equal eval's on the same image. Unreadable files are listed in
 from absl import flags
 
 import cli
+import flagdefs
 import inference_flags
 from inference import predict
 
+# --checkpoint_path, --master and the model flags: inference_flags.py; every
+# other flag is a field of PredictOptions (flagdefs.py).
 inference_flags.define_model_flags()
-flags.DEFINE_string("dataset_dir", None,
-                    "Optional: a converted dataset to check against the model "
-                    "(same classes and conversion settings).")
-flags.DEFINE_string("input", None, "An image, a folder, a CSV list, DICOMs or a glob.")
-flags.DEFINE_string("output", "predictions.csv", "CSV to write.")
-flags.DEFINE_enum("output_format", "csv", ["csv", "kaggle"],
-                  "csv: id + top-k classes and probabilities; kaggle: image,level.")
-flags.DEFINE_integer("top_k", 5, "Classes per row in the csv format.")
-flags.DEFINE_integer("batch_size", 32, "Images per batch.")
-flags.DEFINE_float("threshold", 0.5, "Binary tasks: the kaggle format's level is "
-                   "the positive class when P(positive class) >= threshold.")
-flags.DEFINE_string("positive_class", None,
-                    "slim-med: binary tasks: the positive class (name or index) "
-                    "--threshold applies to. Default: the class not named like a "
-                    "negative finding (normal, negative, 0, ...), else index 1.")
+flagdefs.define(predict.PredictOptions)
 flags.mark_flags_as_required(["checkpoint_path", "input"])
 
 
@@ -39,13 +28,7 @@ FLAGS = flags.FLAGS
 
 
 def main(_):
-  predict.run(predict.PredictOptions(
-      checkpoint_path=FLAGS.checkpoint_path,
-      model_overrides=inference_flags.model_overrides(FLAGS),
-      input=FLAGS.input, output=FLAGS.output, dataset_dir=FLAGS.dataset_dir,
-      output_format=FLAGS.output_format, top_k=FLAGS.top_k,
-      batch_size=FLAGS.batch_size, threshold=FLAGS.threshold,
-      positive_class=FLAGS.positive_class, master=FLAGS.master))
+  predict.run(inference_flags.build_options(predict.PredictOptions, FLAGS))
 
 
 if __name__ == "__main__":

@@ -11,19 +11,14 @@ predicted class (or --class_name) over the net input; with
 from absl import flags
 
 import cli
+import flagdefs
 import inference_flags
 from inference import gradcam
 
+# --checkpoint_path, --master and the model flags: inference_flags.py; every
+# other flag is a field of VisualizeOptions (flagdefs.py).
 inference_flags.define_model_flags()
-flags.DEFINE_string("dataset_dir", None,
-                    "Optional: a converted dataset to check against the model.")
-flags.DEFINE_string("input", None, "An image, a folder, a CSV list, DICOMs or a glob.")
-flags.DEFINE_string("output_dir", None, "Where the PNGs go.")
-flags.DEFINE_string("class_name", None, "Explain this class (default: the predicted one).")
-flags.DEFINE_string("layer", None,
-                    "End point to explain (default: the last conv block at least "
-                    "7x7, e.g. Mixed_7c for InceptionV3 at 299 px).")
-flags.DEFINE_bool("guided_backprop", False, "Add guided backprop and guided Grad-CAM panels.")
+flagdefs.define(gradcam.VisualizeOptions)
 flags.mark_flags_as_required(["checkpoint_path", "input", "output_dir"])
 
 
@@ -31,12 +26,7 @@ FLAGS = flags.FLAGS
 
 
 def main(_):
-  gradcam.run(gradcam.VisualizeOptions(
-      checkpoint_path=FLAGS.checkpoint_path,
-      model_overrides=inference_flags.model_overrides(FLAGS), input=FLAGS.input,
-      output_dir=FLAGS.output_dir, dataset_dir=FLAGS.dataset_dir,
-      class_name=FLAGS.class_name, layer=FLAGS.layer,
-      guided_backprop=FLAGS.guided_backprop, master=FLAGS.master))
+  gradcam.run(inference_flags.build_options(gradcam.VisualizeOptions, FLAGS))
 
 
 if __name__ == "__main__":

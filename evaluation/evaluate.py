@@ -26,6 +26,7 @@ import numpy as np
 from absl import logging
 from tqdm import tqdm
 
+from flagdefs import option
 from tf_compat import tf
 from datasets import dataset_factory
 from datasets import input_pipeline
@@ -42,29 +43,58 @@ SUMMARY_FILENAME = "checkpoints.json"
 
 @dataclasses.dataclass
 class EvalOptions:
+  """An evaluation. Each ``option(...)`` field IS its eval_image_classifier.py
+  flag (same name, default and help; flagdefs.py defines the flags and builds
+  this from them). checkpoint_path, master and model_overrides are the flags
+  every inference script shares (inference_flags.py); last_step, seed and
+  progress are not flags."""
   checkpoint_path: str
-  dataset_dir: str
+  dataset_dir: str = option("Output folder of download_and_convert_data.py.",
+                            flag_default=None)
   # Model flags the user gave (inference_flags.model_overrides); the rest
   # comes from model_spec.json.
   model_overrides: Dict = dataclasses.field(default_factory=dict)
-  dataset_name: Optional[str] = None
-  dataset_split_name: str = "validation"
-  eval_dir: Optional[str] = None
-  batch_size: int = 100
-  max_num_batches: Optional[int] = None
-  num_preprocessing_threads: int = 4
+  dataset_name: Optional[str] = option(
+      "Checked against dataset_info.json; default: whatever it holds.",
+      default=None)
+  dataset_split_name: str = option("Split to evaluate.", default="test")
+  eval_dir: Optional[str] = option(
+      "Where reports and summaries go; default <checkpoint dir>/eval_<split>.",
+      default=None)
+  batch_size: int = option("Examples per batch.", default=100)
+  max_num_batches: Optional[int] = option(
+      "Evaluate at most this many batches.", default=None)
+  num_preprocessing_threads: int = option("Parallel decode/preprocess calls.",
+                                          default=4)
   master: str = ""
-  eval_interval_secs: Optional[float] = None   # set -> continuous mode
-  timeout: Optional[float] = None
+  eval_interval_secs: Optional[float] = option(   # set -> continuous mode
+      "Continuous mode: poll --checkpoint_path (a train_dir) this often and "
+      "evaluate each new checkpoint once.", default=None)
+  timeout: Optional[float] = option(
+      "Continuous mode: stop after this many seconds without a new checkpoint "
+      "(default: wait forever).", default=None)
   # Continuous mode: stop after evaluating a checkpoint of this global step or
   # later (training's --max_number_of_steps; a cluster's evaluator task).
   last_step: Optional[int] = None
-  all_checkpoints: bool = False
-  select_by: str = "kappa"
-  bootstrap: int = 0
-  threshold: float = 0.5
-  positive_class: Optional[str] = None   # binary: a class name or index
-  top_k: int = 5
+  all_checkpoints: bool = option(
+      "Evaluate every checkpoint in the train_dir and name the best.",
+      default=False)
+  select_by: str = option(
+      "Metric naming the best checkpoint (kappa needs graded data; falls back "
+      "to auc otherwise). Multi-label data is always ranked by mean AUC over "
+      "findings.", default="kappa", enum=("kappa", "auc", "accuracy"))
+  bootstrap: int = option(
+      "Resamples for 95% confidence intervals of accuracy, AUC, kappa.",
+      default=0)
+  threshold: float = option(
+      "Decision threshold on P(positive class) for binary tasks, on "
+      "P(finding) for multi-label ones.", default=0.5)
+  positive_class: Optional[str] = option(   # binary: a class name or index
+      "slim-med: binary tasks: the class (name or index) whose sensitivity, "
+      "specificity and P(positive) --threshold are reported. Default: the "
+      "class not named like a negative finding (normal, negative, 0, healthy, "
+      "benign, ...), else index 1. The report names it.", default=None)
+  top_k: int = option("k of the top-k accuracy.", default=5)
   seed: int = 0
   progress: bool = True
 

@@ -20,6 +20,7 @@ import numpy as np
 from absl import logging
 from PIL import Image
 
+from flagdefs import option
 from tf_compat import tf
 from inference import model as model_lib
 
@@ -184,14 +185,25 @@ def save_png(array: np.ndarray, path: str) -> None:
 
 @dataclasses.dataclass
 class VisualizeOptions:
+  """A Grad-CAM run. Each ``option(...)`` field IS its
+  visualize_image_classifier.py flag (same name, default and help;
+  flagdefs.py defines the flags and builds this from them). checkpoint_path,
+  master and model_overrides are the flags every inference script shares
+  (inference_flags.py)."""
   checkpoint_path: str
-  input: str
-  output_dir: str
+  input: str = option("An image, a folder, a CSV list, DICOMs or a glob.",
+                      flag_default=None)
+  output_dir: str = option("Where the PNGs go.", flag_default=None)
   model_overrides: dict = dataclasses.field(default_factory=dict)
-  dataset_dir: Optional[str] = None
-  class_name: Optional[str] = None
-  layer: Optional[str] = None
-  guided_backprop: bool = False
+  dataset_dir: Optional[str] = option(
+      "Optional: a converted dataset to check against the model.", default=None)
+  class_name: Optional[str] = option(
+      "Explain this class (default: the predicted one).", default=None)
+  layer: Optional[str] = option(
+      "End point to explain (default: the last conv block at least 7x7, e.g. "
+      "Mixed_7c for InceptionV3 at 299 px).", default=None)
+  guided_backprop: bool = option(
+      "Add guided backprop and guided Grad-CAM panels.", default=False)
   master: str = ""
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from absl import logging
 from tqdm import tqdm
 
+from flagdefs import option
 from datasets import dataset_factory
 from datasets import dataset_info as info_lib
 from datasets import imaging
@@ -235,16 +236,31 @@ def format_rows(ids, probabilities, class_names, top_k: int = 5,
 
 @dataclasses.dataclass
 class PredictOptions:
+  """A prediction run. Each ``option(...)`` field IS its
+  predict_image_classifier.py flag (same name, default and help; flagdefs.py
+  defines the flags and builds this from them). checkpoint_path, master and
+  model_overrides are the flags every inference script shares
+  (inference_flags.py); progress is not a flag."""
   checkpoint_path: str
-  input: str
-  output: str
+  input: str = option("An image, a folder, a CSV list, DICOMs or a glob.",
+                      flag_default=None)
+  output: str = option("CSV to write.", default="predictions.csv")
   model_overrides: dict = dataclasses.field(default_factory=dict)
-  dataset_dir: Optional[str] = None
-  output_format: str = "csv"
-  top_k: int = 5
-  batch_size: int = 32
-  threshold: float = 0.5
-  positive_class: Optional[str] = None   # binary: a class name or index
+  dataset_dir: Optional[str] = option(
+      "Optional: a converted dataset to check against the model (same "
+      "classes and conversion settings).", default=None)
+  output_format: str = option(
+      "csv: id + top-k classes and probabilities; kaggle: image,level.",
+      default="csv", enum=OUTPUT_FORMATS)
+  top_k: int = option("Classes per row in the csv format.", default=5)
+  batch_size: int = option("Images per batch.", default=32)
+  threshold: float = option(
+      "Binary tasks: the kaggle format's level is the positive class when "
+      "P(positive class) >= threshold.", default=0.5)
+  positive_class: Optional[str] = option(   # binary: a class name or index
+      "slim-med: binary tasks: the positive class (name or index) --threshold "
+      "applies to. Default: the class not named like a negative finding "
+      "(normal, negative, 0, ...), else index 1.", default=None)
   master: str = ""
   progress: bool = True
 
