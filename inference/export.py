@@ -26,11 +26,14 @@ Inference GraphDef (``export_inference_graph``): TF-Slim's option, a GraphDef
 with a float ``input`` placeholder [batch, S, S, 3] of preprocessed images and
 no variables, for freeze_graph and friends.
 """
+import dataclasses
 import json
 import os
+from typing import Dict, Optional
 
 from absl import logging
 
+from flagdefs import option
 from tf_compat import tf
 from datasets import dataset_info as info_lib
 from datasets import imaging_graph
@@ -41,6 +44,49 @@ from nets import model_spec
 SIGNATURE_KEY = "serving_default"
 PREPARED_SIGNATURE_KEY = "prepared"
 INPUT_KEY = "image_bytes"
+
+
+@dataclasses.dataclass
+class ExportOptions:
+  """An export. Each ``option(...)`` field IS its export_inference_graph.py
+  flag (same name, default and help; flagdefs.py defines the flags and builds
+  this from them). checkpoint_path, master and model_overrides are the flags
+  every inference script shares (inference_flags.py); without a checkpoint
+  only the GraphDef is written, its model from model_overrides and
+  dataset_dir."""
+  checkpoint_path: Optional[str] = None
+  model_overrides: dict = dataclasses.field(default_factory=dict)
+  # ModelSpec field -> flag, for messages (export's input size is --image_size).
+  model_flag_names: Optional[Dict[str, str]] = None
+  dataset_dir: Optional[str] = option(
+      "Optional with --checkpoint_path (checked against the model); needed "
+      "for a GraphDef without one.", default=None)
+  output_dir: Optional[str] = option("Where the SavedModel goes (a new folder).",
+                                     default=None)
+  output_file: Optional[str] = option(
+      "Also write TF-Slim's inference GraphDef here.", default=None)
+  batch_size: Optional[int] = option(
+      "Batch size of the GraphDef's input (None = any).", default=None)
+  master: str = ""
+
+
+def run(options: ExportOptions) -> model_spec.ModelSpec:
+  """Writes TF-Slim's GraphDef (``output_file``) and/or the SavedModel
+  (``output_dir``: needs ``checkpoint_path``, the weights; a GraphDef without
+  one needs ``dataset_dir``, the classes). Returns the model spec."""
+  from inference import predict
+  from nets import checkpoints as ckpt_lib
+  if options.checkpoint_path:
+    checkpoint = ckpt_lib.resolve(options.checkpoint_path)
+    config = predict.load_spec(checkpoint, options.model_overrides,
+                               options.dataset_dir, options.model_flag_names)
+  else:
+    config = predict.spec_from_flags(options.model_overrides, options.dataset_dir)
+  if options.output_file:
+    export_inference_graph(config, options.output_file, options.batch_size)
+  if options.output_dir:
+    export_saved_model(config, checkpoint, options.output_dir, options.master)
+  return config
 
 
 def _add_outputs(graph: model_lib.InferenceGraph):
@@ -68,13 +114,14 @@ def serving_note(config: model_lib.ModelSpec) -> dict:
 
 
 def export_saved_model(config: model_lib.ModelSpec, checkpoint_path: str,
-                       output_dir: str) -> str:
-  """Writes a SavedModel to ``output_dir`` (which must not exist yet)."""
+                       output_dir: str, master: str = "") -> str:
+  """Writes a SavedModel to ``output_dir`` (which must not exist yet); the
+  weights are restored in a session of ``master``."""
   if tf.io.gfile.exists(output_dir):
     raise ValueError("--output_dir %s exists; SavedModel needs a new folder"
                      % output_dir)
-  graph = model_lib.InferenceGraph(config, checkpoint_path, extra=_add_outputs,
-                                   original_input=True)
+  graph = model_lib.InferenceGraph(config, checkpoint_path, master,
+                                   extra=_add_outputs, original_input=True)
   note = serving_note(config)
   try:
     with graph.graph.as_default():

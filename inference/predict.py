@@ -161,10 +161,11 @@ def load_spec(checkpoint_path: str, overrides: dict,
                                   flag_names=flag_names)
 
 
-def spec_from_flags(model_name: str, overrides: dict, dataset_dir: str):
-  """A spec without a checkpoint (TF-Slim's GraphDef-only export)."""
+def spec_from_flags(overrides: dict, dataset_dir: str):
+  """A spec without a checkpoint (TF-Slim's GraphDef-only export): the model
+  flags given (``overrides``) and the classes of ``dataset_dir``."""
   overrides = dict(overrides)
-  overrides.pop("model_name", None)
+  model_name = overrides.pop("model_name", model_spec.DEFAULT_MODEL_NAME)
   return model_spec.build(model_name, load_info(dataset_dir), **overrides)
 
 
