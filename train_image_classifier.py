@@ -55,21 +55,20 @@ def flag_values(f=FLAGS):
 
 
 def run_evaluator():
-  """The evaluator task: continuous evaluation of the chief's checkpoints."""
+  """The evaluator task: continuous evaluation of the chief's checkpoints,
+  with the evaluator task's flags (EvaluatorTaskFlags: EvalOptions fields)
+  and training's data and step count."""
   from evaluation import checkpoints, evaluate
-  if next(checkpoints.new_checkpoints(FLAGS.train_dir, FLAGS.eval_interval_secs,
-                                      FLAGS.timeout), None) is None:
+  task = flagdefs.build(cluster_lib.EvaluatorTaskFlags, FLAGS)
+  if next(checkpoints.new_checkpoints(FLAGS.train_dir, task.eval_interval_secs,
+                                      task.timeout), None) is None:
     return   # no checkpoint came within --timeout (logged)
   evaluate.run(evaluate.EvalOptions(
       checkpoint_path=FLAGS.train_dir, dataset_dir=FLAGS.dataset_dir,
-      dataset_name=FLAGS.dataset_name, dataset_split_name=FLAGS.eval_split_name,
-      eval_dir=FLAGS.eval_dir, batch_size=FLAGS.eval_batch_size,
-      max_num_batches=FLAGS.max_num_batches,
+      dataset_name=FLAGS.dataset_name,
       num_preprocessing_threads=FLAGS.num_preprocessing_threads,
-      eval_interval_secs=FLAGS.eval_interval_secs, timeout=FLAGS.timeout,
-      last_step=FLAGS.max_number_of_steps, select_by=FLAGS.select_by,
-      bootstrap=FLAGS.bootstrap, threshold=FLAGS.threshold, top_k=FLAGS.top_k,
-      progress=False))
+      last_step=FLAGS.max_number_of_steps, progress=False,
+      **dataclasses.asdict(task)))
 
 
 def resolve_cluster():

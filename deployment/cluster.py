@@ -200,13 +200,16 @@ class EvaluatorTaskFlags:
   """train_image_classifier.py's flags for a cluster's evaluator task (TF_CONFIG
   task type 'evaluator'), declared once (flagdefs.py). The task runs
   eval_image_classifier.py's evaluation of --train_dir's checkpoints as they
-  appear, with these (its --dataset_split_name/--batch_size are named
-  --eval_split_name/--eval_batch_size here); the model comes from the chief's
-  model_spec.json, so no model flags are needed."""
-  eval_split_name: str = option(
-      "slim-med, evaluator task: the split evaluated.", default="validation")
-  eval_batch_size: int = option(
-      "slim-med, evaluator task: examples per batch.", default=100)
+  appear, with these: each field is the evaluation.evaluate.EvalOptions field
+  it sets (--dataset_split_name/--batch_size are named
+  --eval_split_name/--eval_batch_size here, as training has its own); the
+  model comes from the chief's model_spec.json, so no model flags are needed."""
+  dataset_split_name: str = option(
+      "slim-med, evaluator task: the split evaluated.", default="validation",
+      flag_name="eval_split_name")
+  batch_size: int = option(
+      "slim-med, evaluator task: examples per batch.", default=100,
+      flag_name="eval_batch_size")
   eval_dir: Optional[str] = option(
       "slim-med, evaluator task: where reports and summaries go; default "
       "<train_dir>/eval_<split>.", default=None)
