@@ -1,4 +1,5 @@
 """tf_compat: the one alias that lets tf_slim build batch-norm nets on TF 2.21."""
+import os
 import subprocess
 import sys
 import textwrap
@@ -63,3 +64,28 @@ def test_inception_v3_trains_with_batch_norm_updates():
       after = sess.run(moving_mean[0])
     assert np.all(np.isfinite(values))
     assert not np.allclose(before, after)  # training mode updates statistics
+
+
+def test_import_defers_optional_heavy_modules_until_used():
+  """Keras 3, scikit-learn and pandas stay unimported (seconds of start-up)
+  until something uses them; then tf_slim and tf-keras get the real ones."""
+  code = textwrap.dedent("""
+      import gc, sys
+      import tf_compat
+      print(sorted(m for m in ("keras", "sklearn", "sklearn.metrics", "pandas")
+                   if m in sys.modules))
+      print(gc.get_freeze_count() > 0)
+      from tf_slim.losses import metric_learning
+      from tf_keras.src.engine import data_adapter
+      print(metric_learning.HAS_SKLEARN,
+            metric_learning.metrics.adjusted_rand_score([0, 1], [1, 0]),
+            data_adapter._is_pandas_series(data_adapter.pd.Series([1.0])))
+      import sklearn.metrics, pandas
+      print(metric_learning.metrics.adjusted_rand_score is
+            sklearn.metrics.adjusted_rand_score)
+      """)
+  env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+  run = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                       text=True, env=env)
+  assert run.returncode == 0, run.stderr[-3000:]
+  assert run.stdout.split("\n")[:4] == ["[]", "True", "True 1.0 True", "True"]
