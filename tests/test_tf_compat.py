@@ -5,6 +5,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 
 import tf_compat
 from tf_compat import slim, tf
@@ -89,3 +90,31 @@ def test_import_defers_optional_heavy_modules_until_used():
                        text=True, env=env)
   assert run.returncode == 0, run.stderr[-3000:]
   assert run.stdout.split("\n")[:4] == ["[]", "True", "True 1.0 True", "True"]
+
+
+def _small_net_graph_def():
+  with tf.Graph().as_default() as graph:
+    images = tf.zeros([2, 107, 107, 3])
+    with slim.arg_scope(inception.inception_v3_arg_scope()):
+      inception.inception_v3(images, num_classes=3, depth_multiplier=0.1)
+    return graph.as_graph_def()
+
+
+def test_graph_construction_builds_the_same_graph_and_restores_equality():
+  from tensorflow.python.framework import tensor as tensor_lib
+  assert tensor_lib.Tensor._USE_EQUALITY   # TF2's default
+  plain = _small_net_graph_def()
+  with tf_compat.GraphConstruction() as building:
+    assert not tensor_lib.Tensor._USE_EQUALITY
+    built = _small_net_graph_def()
+    building.end()
+    assert tensor_lib.Tensor._USE_EQUALITY
+    building.end()   # idempotent
+  assert tensor_lib.Tensor._USE_EQUALITY
+  assert built == plain
+  with pytest.raises(ValueError):
+    with tf_compat.GraphConstruction():
+      raise ValueError("graph construction failed")
+  assert tensor_lib.Tensor._USE_EQUALITY
+  # Eager code after it compares element-wise again.
+  assert bool(tf.reduce_all(tf.constant([1, 2]) == tf.constant([1, 2])))

@@ -32,6 +32,7 @@ from typing import Optional
 
 from absl import logging
 
+import tf_compat
 from tf_compat import slim, tf
 from datasets import dataset_factory
 from deployment import cluster as cluster_lib
@@ -287,7 +288,7 @@ def build_and_train(config: TrainConfig):
     return multi_worker.train(config, split, spec, net, loss_config, opt_params,
                               latest, sys.modules[__name__])
 
-  with tf.Graph().as_default() as graph:
+  with tf.Graph().as_default() as graph, tf_compat.GraphConstruction() as building:
     if config.seed is not None:
       tf.compat.v1.set_random_seed(config.seed)
     with model_deploy.device_scope(deploy):
@@ -391,6 +392,7 @@ def build_and_train(config: TrainConfig):
                         config.max_number_of_steps)
     if latest:
       logging.info("Resuming from %s (--checkpoint_path is not used)", latest)
+    building.end()
     step, loss, steps_run = None, None, 0
     try:
       with tf.compat.v1.train.MonitoredTrainingSession(
