@@ -5,10 +5,14 @@
 (InceptionV3, depth_multiplier 0.1, 107 px, batch 8) through
 ``training.train.build_and_train`` in a fresh process each, and prints the
 medians of:
+  import    process start -> ``training.train`` imported (the child imports
+            tf_compat first, as every slim-med script does)
   start-up  process start -> the first step's session.run starts (imports,
             graph build, session, restore/init, summary writer, graph.pbtxt)
   steps     the 5 steps' session.run calls (the first ones include graph
             optimisation of the training step)
+  warm-up   steps - 5 x the median of steps 3-5: what the steps spent beyond
+            steady state (building and optimising the step's graph)
   tail      the last step's session.run returns -> the process has exited
   wall - steps
 ``code_dir`` times another checkout (e.g. the commit before a change) with
@@ -28,6 +32,9 @@ import numpy as np
 CHILD = r'''
 import json, sys, time
 T0 = float(sys.argv[1])
+import tf_compat
+from training import train
+IMPORTED = time.time()
 from tensorflow.python.training import monitored_session
 calls = []
 _run = monitored_session.MonitoredSession.run
@@ -38,14 +45,14 @@ def run(self, *a, **k):
   finally:
     calls.append((start, time.time()))
 monitored_session.MonitoredSession.run = run
-from training import train
 config = train.TrainConfig(
     train_dir=sys.argv[2], dataset_dir=sys.argv[3], depth_multiplier=0.1,
     train_image_size=107, batch_size=8, max_number_of_steps=5, num_readers=2,
     num_preprocessing_threads=2, log_every_n_steps=100,
     mixed_precision=sys.argv[4] == "1")
 train.build_and_train(config)
-print("TIMES " + json.dumps({"t0": T0, "calls": calls}), flush=True)
+print("TIMES " + json.dumps({"t0": T0, "imported": IMPORTED, "calls": calls}),
+      flush=True)
 '''
 
 
@@ -61,9 +68,13 @@ def one_run(dataset_dir, mixed, code_dir):
   if proc.returncode:
     raise RuntimeError(proc.stderr[-2000:])
   line = [l for l in proc.stdout.splitlines() if l.startswith("TIMES ")][-1]
-  calls = json.loads(line[6:])["calls"]
-  steps = sum(e - s for s, e in calls)
-  return {"startup": calls[0][0] - start, "steps": steps,
+  times = json.loads(line[6:])
+  calls = times["calls"]
+  durations = [e - s for s, e in calls]
+  steps = sum(durations)
+  return {"import": times["imported"] - start, "startup": calls[0][0] - start,
+          "steps": steps,
+          "warmup": steps - len(durations) * float(np.median(durations[2:])),
           "tail": end - calls[-1][1], "wall_minus_steps": end - start - steps,
           "wall": end - start}
 
@@ -76,11 +87,12 @@ def report(dataset_dir, runs=2, code_dir=None):
       results[mixed].append(one_run(dataset_dir, mixed, code_dir))
   print("5-step run of %s (InceptionV3 dm 0.1, 107 px, batch 8), median of %d "
         "child processes, seconds:" % (code_dir, runs))
-  keys = ("startup", "steps", "tail", "wall_minus_steps", "wall")
-  print("%-16s" % "precision" + "".join("%18s" % k for k in keys))
+  keys = ("import", "startup", "steps", "warmup", "tail", "wall_minus_steps", "wall")
+  print("%-18s" % "precision" + "".join("%17s" % k for k in keys))
   for mixed, rows in results.items():
-    print("%-16s" % ("--mixed_precision" if mixed else "float32")
-          + "".join("%18.2f" % np.median([r[k] for r in rows]) for k in keys))
+    print("%-18s" % ("--mixed_precision" if mixed else "float32")
+          + "".join("%17.2f" % np.median([r[k] for r in rows]) for k in keys))
+  print("load average (1 min) at the end: %.1f" % os.getloadavg()[0])
   return results
 
 

@@ -1,9 +1,11 @@
 """tf_compat: the one alias that lets tf_slim build batch-norm nets on TF 2.21."""
+import os
 import subprocess
 import sys
 import textwrap
 
 import numpy as np
+import pytest
 
 import tf_compat
 from tf_compat import slim, tf
@@ -63,3 +65,56 @@ def test_inception_v3_trains_with_batch_norm_updates():
       after = sess.run(moving_mean[0])
     assert np.all(np.isfinite(values))
     assert not np.allclose(before, after)  # training mode updates statistics
+
+
+def test_import_defers_optional_heavy_modules_until_used():
+  """Keras 3, scikit-learn and pandas stay unimported (seconds of start-up)
+  until something uses them; then tf_slim and tf-keras get the real ones."""
+  code = textwrap.dedent("""
+      import gc, sys
+      import tf_compat
+      print(sorted(m for m in ("keras", "sklearn", "sklearn.metrics", "pandas")
+                   if m in sys.modules))
+      print(gc.get_freeze_count() > 0)
+      from tf_slim.losses import metric_learning
+      from tf_keras.src.engine import data_adapter
+      print(metric_learning.HAS_SKLEARN,
+            metric_learning.metrics.adjusted_rand_score([0, 1], [1, 0]),
+            data_adapter._is_pandas_series(data_adapter.pd.Series([1.0])))
+      import sklearn.metrics, pandas
+      print(metric_learning.metrics.adjusted_rand_score is
+            sklearn.metrics.adjusted_rand_score)
+      """)
+  env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+  run = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                       text=True, env=env)
+  assert run.returncode == 0, run.stderr[-3000:]
+  assert run.stdout.split("\n")[:4] == ["[]", "True", "True 1.0 True", "True"]
+
+
+def _small_net_graph_def():
+  with tf.Graph().as_default() as graph:
+    images = tf.zeros([2, 107, 107, 3])
+    with slim.arg_scope(inception.inception_v3_arg_scope()):
+      inception.inception_v3(images, num_classes=3, depth_multiplier=0.1)
+    return graph.as_graph_def()
+
+
+def test_graph_construction_builds_the_same_graph_and_restores_equality():
+  from tensorflow.python.framework import tensor as tensor_lib
+  assert tensor_lib.Tensor._USE_EQUALITY   # TF2's default
+  plain = _small_net_graph_def()
+  with tf_compat.GraphConstruction() as building:
+    assert not tensor_lib.Tensor._USE_EQUALITY
+    built = _small_net_graph_def()
+    building.end()
+    assert tensor_lib.Tensor._USE_EQUALITY
+    building.end()   # idempotent
+  assert tensor_lib.Tensor._USE_EQUALITY
+  assert built == plain
+  with pytest.raises(ValueError):
+    with tf_compat.GraphConstruction():
+      raise ValueError("graph construction failed")
+  assert tensor_lib.Tensor._USE_EQUALITY
+  # Eager code after it compares element-wise again.
+  assert bool(tf.reduce_all(tf.constant([1, 2]) == tf.constant([1, 2])))

@@ -1,34 +1,139 @@
 """Session pieces that keep a training run's start-up and tail short.
 
-Measured on a 5-step run (see README, Benchmarks): MonitoredTrainingSession's
-stock CheckpointSaverHook saves a checkpoint of the untouched initial
-variables before the first step (0.5-0.7 s of a short run, and a
-``model.ckpt-0`` TF-Slim never wrote), and with ``--sync_replicas`` closing
-the session waited the default ``stop_grace_period_secs`` (120 s) for
-SyncReplicasOptimizer's token queue-runner thread, which only stops once the
-session is closed (now model_deploy.STOP_GRACE_PERIOD_SECS).
+Measured on a 5-step run (see README, Benchmarks):
+  * MonitoredTrainingSession's stock CheckpointSaverHook saves a checkpoint of
+    the untouched initial variables before the first step (0.5-0.7 s, and a
+    ``model.ckpt-0`` TF-Slim never wrote); with ``--sync_replicas`` closing the
+    session waited the default ``stop_grace_period_secs`` (120 s) for
+    SyncReplicasOptimizer's token queue-runner thread, which only stops once
+    the session is closed (now model_deploy.STOP_GRACE_PERIOD_SECS);
+  * its stock SummarySaverHook adds the summaries to the fetches of the steps
+    that write them only: a step with them and a step without them are two
+    different callables, and TensorFlow builds and optimises the whole
+    training graph for each (seconds for InceptionV3). SummaryHook fetches the
+    same tensors at every step: the summaries sit behind a condition on a
+    boolean it feeds (see train.gated_training_summaries);
+  * the graph went into the events file twice (once from the writer cache's
+    FileWriter, built before the graph is final, once from the checkpoint
+    hook), each time serialised twice, and into graph.pbtxt as text (1.5 s of
+    pure-Python text formatting). GraphWriterHook serialises the final graph
+    once for the events file and formats graph.pbtxt in a thread of its own
+    while the first step runs.
+All hooks write through one FileWriter the caller owns (no writer cache).
 """
+import threading
+
 from tensorflow.python.framework import meta_graph
 from tensorflow.python.training import training_util
 
 from tf_compat import tf
 
+
 class CheckpointSaverHook(tf.compat.v1.train.CheckpointSaverHook):
   """TensorFlow's hook without the step-0 checkpoint: checkpoints every
-  ``save_secs`` and at the end as before; graph.pbtxt and the events file's
-  graph/meta-graph are written at start when ``save_graph_def``."""
+  ``save_secs`` and at the end as before (``.meta`` files only with
+  ``save_graph_def``); events go to ``summary_writer`` (default: the writer
+  cache's writer of ``checkpoint_dir``, as TensorFlow's)."""
+
+  def __init__(self, *args, summary_writer=None, **kwargs):
+    super().__init__(*args, **kwargs)
+    self._given_writer = summary_writer
+
+  def begin(self):
+    if self._given_writer is None:
+      super().begin()
+      return
+    self._summary_writer = self._given_writer
+    self._global_step_tensor = training_util._get_or_create_global_step_read()  # pylint: disable=protected-access
+    if self._global_step_tensor is None:
+      raise RuntimeError("Global step should be created to use CheckpointSaverHook.")
+    for listener in self._listeners:
+      listener.begin()
 
   def after_create_session(self, session, coord):
     global_step = session.run(self._global_step_tensor)
-    if self._save_graph_def:
-      graph = tf.compat.v1.get_default_graph()
-      training_util.write_graph(graph.as_graph_def(add_shapes=True),
-                                self._checkpoint_dir, "graph.pbtxt")
-      saver = self._get_saver()
-      meta_graph_def = meta_graph.create_meta_graph_def(
-          graph_def=graph.as_graph_def(add_shapes=True),
-          saver_def=saver.saver_def if saver else None)
-      self._summary_writer.add_graph(graph)
-      self._summary_writer.add_meta_graph(meta_graph_def)
     # The first periodic save comes save_secs from now; end() saves the last step.
     self._timer.update_last_triggered_step(global_step)
+
+
+class GraphWriterHook(tf.compat.v1.train.SessionRunHook):
+  """Writes the final graph once: into the events file of ``summary_writer``
+  (graph and meta-graph with ``saver``'s saver_def, for TensorBoard) and as
+  ``<logdir>/graph.pbtxt`` (text, formatted in a thread; ``end`` waits)."""
+
+  def __init__(self, summary_writer, logdir, saver=None):
+    self._writer = summary_writer
+    self._logdir = logdir
+    self._saver = saver
+    self._thread = None
+    self._error = None
+
+  def after_create_session(self, session, coord):
+    graph = tf.compat.v1.get_default_graph()   # finalized by now
+    graph_def = graph.as_graph_def(add_shapes=True)
+    self._writer.add_graph(None, graph_def=graph_def)
+    self._writer.add_meta_graph(meta_graph.create_meta_graph_def(
+        graph_def=graph_def,
+        saver_def=self._saver.saver_def if self._saver is not None else None))
+    self._thread = threading.Thread(target=self._write_text, args=(graph_def,),
+                                    name="graph_pbtxt")
+    self._thread.start()
+
+  def _write_text(self, graph_def):
+    try:
+      training_util.write_graph(graph_def, self._logdir, "graph.pbtxt")
+    except Exception as err:  # pylint: disable=broad-except
+      self._error = err
+
+  def end(self, session):
+    self.join()
+
+  def join(self):
+    """Waits for graph.pbtxt; raises what writing it raised."""
+    if self._thread is not None:
+      self._thread.join()
+      self._thread = None
+    if self._error is not None:
+      error, self._error = self._error, None
+      raise error
+
+
+class SummaryHook(tf.compat.v1.train.SessionRunHook):
+  """TensorBoard summaries of the first step and then every ``save_secs``.
+
+  Every step fetches ``summary`` (a serialized Summary, or "" when not
+  written) and ``step`` (the global step after the update), and feeds
+  ``write`` (True when this step's summaries are due): the same fetches and
+  feeds every step, so one callable. The events: a START session log at the
+  first step, then the summaries at their global step, as TensorFlow's
+  SummarySaverHook writes them.
+  """
+
+  def __init__(self, summary, write, step, summary_writer, save_secs):
+    self._summary = summary
+    self._write = write
+    self._step = step
+    self._writer = summary_writer
+    self._timer = tf.compat.v1.train.SecondOrStepTimer(every_secs=save_secs)
+    self._next_step = None
+    self._writing = False
+
+  def before_run(self, run_context):
+    self._writing = (self._next_step is None
+                     or self._timer.should_trigger_for_step(self._next_step))
+    return tf.compat.v1.train.SessionRunArgs(
+        {"summary": self._summary, "step": self._step},
+        feed_dict={self._write: self._writing})
+
+  def after_run(self, run_context, run_values):
+    step = int(run_values.results["step"])
+    if self._next_step is None:
+      self._writer.add_session_log(
+          tf.compat.v1.SessionLog(status=tf.compat.v1.SessionLog.START), step)
+    if self._writing:
+      self._timer.update_last_triggered_step(step)
+      self._writer.add_summary(run_values.results["summary"], step)
+    self._next_step = step + 1
+
+  def end(self, session):
+    self._writer.flush()

@@ -32,6 +32,7 @@ from typing import Optional
 
 from absl import logging
 
+import tf_compat
 from flagdefs import option
 from tf_compat import slim, tf
 from datasets import dataset_factory
@@ -205,32 +206,40 @@ def _strip_clone(name):
 
 
 def _add_summaries(total_loss, learning_rate, accuracy, images, end_points,
-                   config, regularization_loss, first_clone_scope):
-  tf.compat.v1.summary.scalar("total_loss", total_loss)
-  tf.compat.v1.summary.scalar("learning_rate", learning_rate)
-  tf.compat.v1.summary.scalar("accuracy", accuracy)
+                   config, regularization_loss, first_clone_scope, collections):
+  summary = tf.compat.v1.summary
+  out = [summary.scalar("total_loss", total_loss, collections=collections),
+         summary.scalar("learning_rate", learning_rate, collections=collections),
+         summary.scalar("accuracy", accuracy, collections=collections)]
   if regularization_loss is not None:
-    tf.compat.v1.summary.scalar("regularization_loss", regularization_loss)
+    out.append(summary.scalar("regularization_loss", regularization_loss,
+                              collections=collections))
   for loss in tf.compat.v1.losses.get_losses(scope=first_clone_scope or None):
-    tf.compat.v1.summary.scalar("losses/%s" % _strip_clone(loss.op.name), loss)
+    out.append(summary.scalar("losses/%s" % _strip_clone(loss.op.name), loss,
+                              collections=collections))
   if config.num_image_summaries:
     # Preprocessed images are in the net's range; show them in [0, 1].
     low = tf.reduce_min(images)
     shown = (images - low) / tf.maximum(tf.reduce_max(images) - low, 1e-6)
-    tf.compat.v1.summary.image("input_images", shown,
-                               max_outputs=config.num_image_summaries)
+    out.append(summary.image("input_images", shown,
+                             max_outputs=config.num_image_summaries,
+                             collections=collections))
   if config.histogram_summaries:
     for name, tensor in end_points.items():
-      tf.compat.v1.summary.histogram("activations/" + name, tensor)
-      tf.compat.v1.summary.scalar("sparsity/" + name, tf.nn.zero_fraction(tensor))
+      out.append(summary.histogram("activations/" + name, tensor,
+                                   collections=collections))
+      out.append(summary.scalar("sparsity/" + name, tf.nn.zero_fraction(tensor),
+                                collections=collections))
     for var in slim.get_model_variables():
-      tf.compat.v1.summary.histogram(var.op.name, var)
+      out.append(summary.histogram(var.op.name, var, collections=collections))
+  return out
 
 
 def add_training_summaries(first_clone, multilabel, total_loss, learning_rate,
-                           config, first_clone_scope):
+                           config, first_clone_scope, collections=None):
   """The run's TensorBoard summaries, with the first clone's batch accuracy
-  (every training path: local, ps, all-reduce)."""
+  (every training path: local, ps, all-reduce); returns the summary tensors,
+  also added to ``collections`` (default: GraphKeys.SUMMARIES)."""
   labels = first_clone.outputs["labels"]
   logits = first_clone.outputs["logits"]
   if multilabel:
@@ -240,9 +249,52 @@ def add_training_summaries(first_clone, multilabel, total_loss, learning_rate,
     accuracy = tf.reduce_mean(tf.cast(
         tf.equal(tf.argmax(logits, 1), labels), tf.float32))
   reg = tf.compat.v1.losses.get_regularization_losses()
-  _add_summaries(total_loss, learning_rate, accuracy, first_clone.outputs["images"],
-                 first_clone.outputs["end_points"], config,
-                 tf.add_n(reg) if reg else None, first_clone_scope)
+  return _add_summaries(total_loss, learning_rate, accuracy,
+                        first_clone.outputs["images"],
+                        first_clone.outputs["end_points"], config,
+                        tf.add_n(reg) if reg else None, first_clone_scope,
+                        collections)
+
+
+def gated_training_summaries(first_clone, multilabel, total_loss, learning_rate,
+                             config, first_clone_scope):
+  """add_training_summaries, computed only in the runs that feed True to
+  ``write``: returns (the serialized Summary, "" when not written; ``write``,
+  a boolean placeholder that defaults to False).
+
+  The training step can then fetch the same tensors at every step (see
+  session_hooks.SummaryHook), so TensorFlow builds and optimises its graph
+  once instead of once for the steps with summaries and once for the others.
+  The summaries are built inside the condition's branch (out of every
+  collection; tags as add_training_summaries'): a step that does not write
+  them does not compute them either.
+  """
+  write = tf.compat.v1.placeholder_with_default(False, [], name="write_summaries")
+
+  def summaries():
+    return tf.compat.v1.summary.merge(
+        add_training_summaries(first_clone, multilabel, total_loss, learning_rate,
+                               config, first_clone_scope, collections=[]),
+        collections=[])
+
+  summary = tf.cond(write, summaries, lambda: tf.constant(""), name="summaries")
+  return summary, write
+
+
+def training_dataset_options():
+  """tf.data options of the training input (train and bench/train.py).
+
+  No autotuning model: every parallelism of the pipeline is a flag
+  (--num_readers, --num_preprocessing_threads) and the prefetch buffer tunes
+  itself without the model, which only had a thread to run, and that thread
+  is not woken when the session closes: closing waited for the rest of its
+  current sleep (0.1-4.4 s measured after a 5-step run; the sleep doubles
+  from 10 ms up to TensorFlow's 60 s optimisation period, so a long run's
+  close can wait longer).
+  """
+  options = tf.data.Options()
+  options.autotune.enabled = False
+  return options
 
 
 class _LogHook(tf.compat.v1.train.SessionRunHook):
@@ -298,6 +350,7 @@ def network_and_inputs(config: TrainConfig, spec, split, deploy=None):
         num_parallel_calls=config.num_preprocessing_threads,
         labels_offset=config.labels_offset, seed=config.seed,
         balanced_sampling=config.balanced_sampling)
+    dataset = dataset.with_options(training_dataset_options())
     iterator = tf.compat.v1.data.make_one_shot_iterator(dataset)
   return network_fn, iterator
 
@@ -377,7 +430,7 @@ def build_and_train(config: TrainConfig):
     return multi_worker.train(config, split, spec, net, loss_config, opt_params,
                               latest, sys.modules[__name__])
 
-  with tf.Graph().as_default() as graph:
+  with tf.Graph().as_default() as graph, tf_compat.GraphConstruction() as building:
     if config.seed is not None:
       tf.compat.v1.set_random_seed(config.seed)
     with model_deploy.device_scope(deploy):
@@ -452,22 +505,41 @@ def build_and_train(config: TrainConfig):
         loss_after = tf.identity(total_loss, name="train_loss")
         step_after = tf.identity(global_step.read_value(), name="step_after")
 
-      add_training_summaries(first, split.multilabel, total_loss, learning_rate,
-                             config, first_scope)
+      write_summaries = bool(deploy.is_chief and config.save_summaries_secs
+                             and config.save_summaries_secs > 0)
+      if write_summaries:
+        summary, write = gated_training_summaries(
+            first, split.multilabel, total_loss, learning_rate, config, first_scope)
 
     saver = tf.compat.v1.train.Saver(max_to_keep=config.max_checkpoints_to_keep,
                                      sharded=config.num_ps_tasks > 0)
+    # One readiness check before and after the local init op (global variables
+    # initialised; local variables are what that op initialises): one callable
+    # to build and optimise instead of two.
+    ready = tf.compat.v1.report_uninitialized_variables(
+        tf.compat.v1.global_variables())
     scaffold = tf.compat.v1.train.Scaffold(init_fn=init_fn, saver=saver,
-                                           summary_op=tf.compat.v1.summary.merge_all())
+                                           ready_op=ready,
+                                           ready_for_local_init_op=ready)
     hooks = []
+    writer = None
+    save_checkpoints = (deploy.is_chief and config.save_interval_secs
+                        and config.save_interval_secs > 0)
+    if write_summaries or save_checkpoints or (deploy.is_chief and config.save_graph):
+      writer = tf.compat.v1.summary.FileWriter(config.train_dir)
+    if write_summaries:
+      hooks.append(session_hooks.SummaryHook(summary, write, step_after, writer,
+                                             config.save_summaries_secs))
+    if deploy.is_chief and config.save_graph:
+      hooks.append(session_hooks.GraphWriterHook(writer, config.train_dir, saver))
     if config.max_number_of_steps:
       hooks.append(tf.compat.v1.train.StopAtStepHook(last_step=config.max_number_of_steps))
     if config.sync_replicas:
       hooks.append(sync_optimizer.make_session_run_hook(deploy.is_chief))
-    if deploy.is_chief and config.save_interval_secs and config.save_interval_secs > 0:
+    if save_checkpoints:
       hooks.append(session_hooks.CheckpointSaverHook(
           config.train_dir, save_secs=config.save_interval_secs, scaffold=scaffold,
-          save_graph_def=config.save_graph))
+          save_graph_def=config.save_graph, summary_writer=writer))
     session_config = precision_lib.session_config(precision)
     if config.cluster is not None:
       session_config.device_filters.extend(config.cluster.device_filters())
@@ -481,13 +553,14 @@ def build_and_train(config: TrainConfig):
                         config.max_number_of_steps)
     if latest:
       logging.info("Resuming from %s (--checkpoint_path is not used)", latest)
+    building.end()
     step, loss, steps_run = None, None, 0
     try:
       with tf.compat.v1.train.MonitoredTrainingSession(
           master=config.master, is_chief=deploy.is_chief,
           checkpoint_dir=config.train_dir, scaffold=scaffold, hooks=hooks,
           save_checkpoint_secs=None,   # session_hooks.CheckpointSaverHook
-          save_summaries_secs=config.save_summaries_secs,
+          save_summaries_secs=None, save_summaries_steps=None,   # SummaryHook
           log_step_count_steps=None, config=session_config,
           save_graph_def=config.save_graph,
           stop_grace_period_secs=deploy.stop_grace_period_secs) as sess:
@@ -506,6 +579,9 @@ def build_and_train(config: TrainConfig):
           "--mixed_precision) disable it." % (step if step is not None else "0",
                                               good or "none (no checkpoint yet)")
       ) from None
+    finally:
+      if writer is not None:
+        writer.close()
     if step is not None:
       logging.info("Finished at global step %d, loss %.4f", step, loss)
     return {"global_step": None if step is None else int(step),
