@@ -44,11 +44,13 @@ def write_synthetic(directory, num_records, size, num_classes=5, shards=4,
   return directory
 
 
-def median_rates(runners, steps, rounds):
+def median_rates(runners, steps, rounds, per_round_rates=None):
   """{feed: median images/s} over ``rounds`` alternating rounds, so load from
   other processes on a shared machine hits every runner alike. A runner has
-  ``images_per_second(steps)`` and ``close()``."""
-  rates = {feed: [] for feed in runners}
+  ``images_per_second(steps)`` and ``close()``. ``per_round_rates`` (a dict)
+  receives {feed: [images/s of each round]}."""
+  rates = {feed: [] for feed in runners} if per_round_rates is None else per_round_rates
+  rates.update({feed: [] for feed in runners})
   per_round = max(1, steps // rounds)
   for _ in range(rounds):
     for feed, runner in runners.items():

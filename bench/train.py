@@ -8,10 +8,17 @@ processes hits every feed alike:
   memory    one batch held in a variable (no input cost)
   mixed     the pipeline, in the session config --mixed_precision picks here
             (deployment.precision: bfloat16 on BF16 CPUs, float16 on GPUs)
+  mixed_memory  memory, in that session config
   balanced  the pipeline with --balanced_sampling (the synthetic records have
             Kaggle DR's class frequencies, 73/7/15/2.5/2 %)
+The pipeline is the training one (train.training_dataset_options included).
 Ratios: pipeline/memory (input efficiency), mixed/pipeline (mixed-precision
-speed-up), balanced/pipeline (cost of balanced sampling).
+speed-up of training), mixed_memory/memory (the same without the input
+pipeline: on a machine whose cores also decode and augment the images, the
+input's CPU time caps the first), balanced/pipeline (cost of balanced
+sampling). Each is printed twice: the ratio of the two medians, and the median
+over rounds of the ratio within a round (the two feeds timed back to back,
+under the same load: the steadier one on a shared machine).
 
 --startup_runs=N then times N 5-step runs of training.train.build_and_train
 per precision in child processes (alternating): start-up = process start ->
@@ -28,17 +35,20 @@ import sys
 import tempfile
 import time
 
+import numpy as np
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app, flags  # noqa: E402
 
+import tf_compat  # noqa: E402
 from tf_compat import tf  # noqa: E402
 from datasets import dataset_factory  # noqa: E402
 from datasets import input_pipeline  # noqa: E402
 from nets import nets_factory  # noqa: E402
 from preprocessing import preprocessing_factory  # noqa: E402
 from training import losses as losses_lib  # noqa: E402
-from training import optimizers, restore  # noqa: E402
+from training import optimizers, restore, train  # noqa: E402
 from deployment import precision as precision_lib  # noqa: E402
 import startup  # noqa: E402
 from bench_common import median_rates, write_synthetic  # noqa: E402
@@ -59,7 +69,8 @@ flags.DEFINE_integer("num_readers", 4, "--num_readers of the pipeline.")
 flags.DEFINE_integer("num_preprocessing_threads", 4, "Parallel map calls.")
 flags.DEFINE_list("modes", ["full", "heads"], "full = all variables train; "
                   "heads = only the logits scopes (fine-tuning).")
-flags.DEFINE_list("feeds", ["pipeline", "memory", "mixed", "balanced"],
+flags.DEFINE_list("feeds", ["pipeline", "memory", "mixed", "mixed_memory",
+                            "balanced"],
                   "Feeds to compare (see the module doc).")
 flags.DEFINE_integer("startup_runs", 2, "5-step child runs per precision for "
                      "start-up/tail seconds (0 = skip).")
@@ -74,8 +85,9 @@ class Runner:
   def __init__(self, split, mode, feed):
     self.graph = tf.Graph()
     with self.graph.as_default():
-      self.train_op, load = build(split, mode, feed)
-      precision = precision_lib.choose(feed == "mixed")
+      with tf_compat.GraphConstruction():
+        self.train_op, load = build(split, mode, feed)
+      precision = precision_lib.choose(feed.startswith("mixed"))
       self.session = tf.compat.v1.Session(
           graph=self.graph, config=precision_lib.session_config(precision))
       self.session.run([tf.compat.v1.global_variables_initializer(),
@@ -96,10 +108,12 @@ class Runner:
 
 
 def measure(split, mode):
-  """{feed: median images/s} over alternating rounds, so load from other
-  processes on a shared machine hits every feed alike."""
+  """({feed: median images/s}, {feed: [images/s per round]}) over alternating
+  rounds, so load from other processes on a shared machine hits every feed
+  alike."""
   runners = {feed: Runner(split, mode, feed) for feed in FLAGS.feeds}
-  return median_rates(runners, FLAGS.steps, FLAGS.rounds)
+  per_round = {}
+  return median_rates(runners, FLAGS.steps, FLAGS.rounds, per_round), per_round
 
 
 def build(split, mode, feed):
@@ -115,8 +129,9 @@ def build(split, mode, feed):
       num_readers=FLAGS.num_readers,
       num_parallel_calls=FLAGS.num_preprocessing_threads,
       balanced_sampling=(feed == "balanced"))
+  dataset = dataset.with_options(train.training_dataset_options())
   batch = tf.compat.v1.data.make_one_shot_iterator(dataset).get_next()
-  if feed == "memory":
+  if feed.endswith("memory"):
     held_images = tf.Variable(tf.zeros(batch["images"].shape), trainable=False,
                               collections=[tf.compat.v1.GraphKeys.LOCAL_VARIABLES])
     held_labels = tf.Variable(tf.zeros(batch["labels"].shape, tf.int64), trainable=False,
@@ -158,8 +173,8 @@ def main(unused_argv):
   print("--mixed_precision here: %s" % precision_lib.choose(True).describe(), flush=True)
   rows = []
   for mode in FLAGS.modes:
-    rates = measure(split, mode)
-    rows.append((mode, rates))
+    rates, per_round = measure(split, mode)
+    rows.append((mode, rates, per_round))
     print("%s: %s" % (mode, ", ".join("%s %.2f images/s" % kv for kv in rates.items())),
           flush=True)
   print()
@@ -170,13 +185,17 @@ def main(unused_argv):
             os.cpu_count(), os.getloadavg()[0]))
   ratios = [("pipeline/memory", "pipeline", "memory"),
             ("mixed/float32", "mixed", "pipeline"),
+            ("mixed/f32 memory", "mixed_memory", "memory"),
             ("balanced/plain", "balanced", "pipeline")]
   ratios = [r for r in ratios if r[1] in FLAGS.feeds and r[2] in FLAGS.feeds]
   print("%-8s" % "mode" + "".join("%14s" % f for f in FLAGS.feeds)
         + "".join("%17s" % r[0] for r in ratios))
-  for mode, rates in rows:
+  for mode, rates, per_round in rows:
     print("%-8s" % mode + "".join("%14.2f" % rates[f] for f in FLAGS.feeds)
           + "".join("%17.3f" % (rates[a] / rates[b]) for _, a, b in ratios))
+    print("%-8s" % "  paired" + " " * 14 * len(FLAGS.feeds) + "".join(
+        "%17.3f" % np.median(np.divide(per_round[a], per_round[b]))
+        for _, a, b in ratios))
   if FLAGS.startup_runs:
     print()
     startup.report(dataset_dir, FLAGS.startup_runs, FLAGS.code_dir)
