@@ -18,7 +18,8 @@ Measured on a 5-step run (see README, Benchmarks):
     hook), each time serialised twice, and into graph.pbtxt as text (1.5 s of
     pure-Python text formatting). GraphWriterHook serialises the final graph
     once for the events file and formats graph.pbtxt in a thread of its own
-    while the first step runs.
+    while the first step runs; the Saver below exports each checkpoint's
+    ``.meta`` from that serialised graph too.
 All hooks write through one FileWriter the caller owns (no writer cache).
 """
 import threading
@@ -27,6 +28,32 @@ from tensorflow.python.framework import meta_graph
 from tensorflow.python.training import training_util
 
 from tf_compat import tf
+
+
+class Saver(tf.compat.v1.train.Saver):
+  """TensorFlow's Saver; after ``use_graph_def(graph_def)`` (the final graph,
+  serialised with shapes) each checkpoint's ``.meta`` is exported from it
+  instead of serialising the graph again at every save."""
+
+  _graph_def = None
+
+  def use_graph_def(self, graph_def):
+    self._graph_def = graph_def
+
+  def export_meta_graph(self, filename=None, collection_list=None, as_text=False,
+                        export_scope=None, clear_devices=False,
+                        clear_extraneous_savers=False, strip_default_attrs=False,
+                        save_debug_info=False):
+    if self._graph_def is None:
+      return super().export_meta_graph(
+          filename, collection_list, as_text, export_scope, clear_devices,
+          clear_extraneous_savers, strip_default_attrs, save_debug_info)
+    return tf.compat.v1.train.export_meta_graph(
+        filename=filename, graph_def=self._graph_def, saver_def=self.saver_def,
+        collection_list=collection_list, as_text=as_text,
+        export_scope=export_scope, clear_devices=clear_devices,
+        clear_extraneous_savers=clear_extraneous_savers,
+        strip_default_attrs=strip_default_attrs, save_debug_info=save_debug_info)
 
 
 class CheckpointSaverHook(tf.compat.v1.train.CheckpointSaverHook):
@@ -59,7 +86,8 @@ class CheckpointSaverHook(tf.compat.v1.train.CheckpointSaverHook):
 class GraphWriterHook(tf.compat.v1.train.SessionRunHook):
   """Writes the final graph once: into the events file of ``summary_writer``
   (graph and meta-graph with ``saver``'s saver_def, for TensorBoard) and as
-  ``<logdir>/graph.pbtxt`` (text, formatted in a thread; ``end`` waits)."""
+  ``<logdir>/graph.pbtxt`` (text, formatted in a thread; ``end`` waits); a
+  ``Saver`` above gets the serialised graph for its ``.meta`` files."""
 
   def __init__(self, summary_writer, logdir, saver=None):
     self._writer = summary_writer
@@ -71,6 +99,8 @@ class GraphWriterHook(tf.compat.v1.train.SessionRunHook):
   def after_create_session(self, session, coord):
     graph = tf.compat.v1.get_default_graph()   # finalized by now
     graph_def = graph.as_graph_def(add_shapes=True)
+    if isinstance(self._saver, Saver):
+      self._saver.use_graph_def(graph_def)
     self._writer.add_graph(None, graph_def=graph_def)
     self._writer.add_meta_graph(meta_graph.create_meta_graph_def(
         graph_def=graph_def,

@@ -511,8 +511,8 @@ def build_and_train(config: TrainConfig):
         summary, write = gated_training_summaries(
             first, split.multilabel, total_loss, learning_rate, config, first_scope)
 
-    saver = tf.compat.v1.train.Saver(max_to_keep=config.max_checkpoints_to_keep,
-                                     sharded=config.num_ps_tasks > 0)
+    saver = session_hooks.Saver(max_to_keep=config.max_checkpoints_to_keep,
+                                sharded=config.num_ps_tasks > 0)
     # One readiness check before and after the local init op (global variables
     # initialised; local variables are what that op initialises): one callable
     # to build and optimise instead of two.

@@ -5,8 +5,8 @@ feeds, seconds each for InceptionV3, so the run keeps that set small:
   * every training step runs the same fetches and feeds, summaries included
     (computed only in the steps that write them);
   * one readiness check before and after the local init op;
-  * the final graph written once into the events file, once as graph.pbtxt
-    (neither with save_graph=False);
+  * the final graph serialised once: into the events file, as graph.pbtxt and
+    into each checkpoint's .meta (none of them with save_graph=False);
   * the training input without tf.data's autotuning thread.
 """
 import glob
@@ -18,7 +18,7 @@ from tf_compat import tf
 from tensorflow.python.client import session as session_lib
 from datasets import dataset_factory
 from nets import model_spec
-from training import train
+from training import session_hooks, train
 from tests.training import record_fixtures
 
 pytestmark = pytest.mark.slow
@@ -125,6 +125,36 @@ def test_final_graph_written_once_to_events_and_as_pbtxt(run):
     text = f.read()
   from google.protobuf import text_format
   assert len(text_format.Parse(text, tf.compat.v1.GraphDef()).node) == len(graph_def.node)
+
+
+def test_checkpoint_meta_graph_is_the_final_graph(run):
+  meta_path = tf.train.latest_checkpoint(run["train_dir"]) + ".meta"
+  with open(meta_path, "rb") as f:
+    meta = tf.compat.v1.MetaGraphDef.FromString(f.read())
+  events = _events(run["train_dir"])
+  graph_def = tf.compat.v1.GraphDef.FromString(
+      [e for e in events if e.HasField("graph_def")][0].graph_def)
+  assert meta.graph_def == graph_def
+  assert meta.saver_def.save_tensor_name.startswith("save/")
+  assert "trainable_variables" in meta.collection_def
+
+
+def test_saver_exports_meta_graphs_from_the_graph_def_it_was_given(tmp_path):
+  with tf.Graph().as_default() as graph:
+    tf.compat.v1.get_variable("v", [2], initializer=tf.zeros_initializer())
+    saver = session_hooks.Saver()
+    graph.finalize()
+    stock = saver.export_meta_graph(str(tmp_path / "stock.meta"))
+    saver.use_graph_def(graph.as_graph_def(add_shapes=True))
+
+    def serialise_again(*args, **kwargs):
+      raise AssertionError("the graph was serialised again")
+
+    with pytest.MonkeyPatch.context() as patch:
+      patch.setattr(tf.Graph, "as_graph_def", serialise_again)
+      given = saver.export_meta_graph(str(tmp_path / "given.meta"))
+  assert given == stock
+  assert (tmp_path / "given.meta").read_bytes() == (tmp_path / "stock.meta").read_bytes()
 
 
 def test_without_save_graph_no_graph_is_written(tmp_path, dataset_dir):
