@@ -32,7 +32,10 @@ def dataset_dir(tmp_path_factory):
       channels=3, splits={"train": [6, 6, 6, 6], "validation": [3, 3, 3, 3]})
 
 
-def _train(train_dir, dataset_dir, mixed, steps=40):
+# 20 steps sit at the edge of learning this data (accuracy 0.5-1.0 over
+# seeds), 40 nearly always reach 1.0 (one CI run: float32 0.75); 60 steps
+# reached 1.0 in both precisions for all of 8 seeds.
+def _train(train_dir, dataset_dir, mixed, steps=60):
   config = train.TrainConfig(
       train_dir=train_dir, dataset_dir=dataset_dir, depth_multiplier=DM,
       train_image_size=SIZE, batch_size=12, max_number_of_steps=steps,
