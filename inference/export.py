@@ -110,7 +110,22 @@ def serving_note(config: model_lib.ModelSpec) -> dict:
                       "DICOM files with read_and_prepare and use the '%s' "
                       "signature" % (config.imaging.get("dicom_window", "auto"),
                                      PREPARED_SIGNATURE_KEY),
+      "precision": precision_note(config.mixed_precision),
   }
+
+
+def precision_note(mixed_precision) -> str:
+  """The SavedModel's graph and weights are float32 either way: 16-bit compute
+  is a rewrite of the session's graph options, which a SavedModel does not
+  carry, so the note says what a server must set to get it."""
+  if not mixed_precision:
+    return "float32 graph and weights; float32 compute (mixed_precision=false)"
+  return ("float32 graph and weights; this model runs with mixed_precision=true "
+          "(16-bit compute, float32 variables): a SavedModel cannot carry that, "
+          "so a server computes in float32 unless its session ConfigProto sets "
+          "graph_options.rewrite_options.auto_mixed_precision_onednn_bfloat16 "
+          "(CPUs with AVX512-BF16 or AMX) or auto_mixed_precision (GPUs) to ON; "
+          "float32 and 16-bit compute give the same class for almost every image")
 
 
 def export_saved_model(config: model_lib.ModelSpec, checkpoint_path: str,

@@ -134,6 +134,7 @@ def test_saved_model_outputs_equal_predict(predicted, raw_copy, dr_dataset,
   np.testing.assert_allclose(served, predicted["probs"][:6], rtol=0, atol=0.02)
   readme = (export_dir / "assets.extra" / "README.txt").read_text()
   assert "crop black borders" in readme and "DICOM" in readme
+  assert "- precision: float32 graph and weights; float32 compute" in readme
   # TF-Slim's GraphDef: an 'input' placeholder of the net's size, no weights
   from tf_compat import tf
   graph_def = tf.compat.v1.GraphDef()
