@@ -35,6 +35,11 @@ FLOAT32 = "float32"
 MIXED_BFLOAT16 = "mixed_bfloat16"
 MIXED_FLOAT16 = "mixed_float16"
 
+# The RewriterConfig field (graph_options.rewrite_options) each 16-bit policy
+# turns on: session_config sets it, export's serving note names it.
+REWRITE_OPTION = {MIXED_BFLOAT16: "auto_mixed_precision_onednn_bfloat16",
+                  MIXED_FLOAT16: "auto_mixed_precision"}
+
 CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 GPU_FLOAT16_MIN_CAPABILITY = (7, 0)    # tensor cores (Volta)
 
@@ -144,11 +149,9 @@ def session_config(precision: Precision, base=None):
   config = tf.compat.v1.ConfigProto(allow_soft_placement=True)
   if base is not None:
     config.CopyFrom(base)
-  rewrite = config.graph_options.rewrite_options
-  if precision.policy == MIXED_BFLOAT16:
-    rewrite.auto_mixed_precision_onednn_bfloat16 = rewriter_config_pb2.RewriterConfig.ON
-  elif precision.policy == MIXED_FLOAT16:
-    rewrite.auto_mixed_precision = rewriter_config_pb2.RewriterConfig.ON
+  if precision.policy in REWRITE_OPTION:
+    setattr(config.graph_options.rewrite_options, REWRITE_OPTION[precision.policy],
+            rewriter_config_pb2.RewriterConfig.ON)
   return config
 
 

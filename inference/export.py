@@ -120,12 +120,14 @@ def precision_note(mixed_precision) -> str:
   carry, so the note says what a server must set to get it."""
   if not mixed_precision:
     return "float32 graph and weights; float32 compute (mixed_precision=false)"
+  options = precision_lib.REWRITE_OPTION
   return ("float32 graph and weights; this model runs with mixed_precision=true "
           "(16-bit compute, float32 variables): a SavedModel cannot carry that, "
           "so a server computes in float32 unless its session ConfigProto sets "
-          "graph_options.rewrite_options.auto_mixed_precision_onednn_bfloat16 "
-          "(CPUs with AVX512-BF16 or AMX) or auto_mixed_precision (GPUs) to ON; "
-          "float32 and 16-bit compute give the same class for almost every image")
+          "graph_options.rewrite_options.%s (CPUs with AVX512-BF16 or AMX) or "
+          "%s (GPUs) to ON; float32 and 16-bit compute give the same class for "
+          "almost every image" % (options[precision_lib.MIXED_BFLOAT16],
+                                  options[precision_lib.MIXED_FLOAT16]))
 
 
 def export_saved_model(config: model_lib.ModelSpec, checkpoint_path: str,
